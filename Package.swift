@@ -1,0 +1,31 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// One executable, `gateway`: the supervisor, and (as `gateway worker`) the worker processes it
+// spawns. Only the toolchain's own modules and Debian's C libraries; nothing is fetched.
+let package = Package(
+    name: "llm0-gateway",
+    products: [
+        .executable(name: "gateway", targets: ["Supervisor"])
+    ],
+    targets: [
+        // What Swift's Glibc module lacks: epoll, signalfd, memfd, prctl, accept4, posix_spawn
+        // with a reset signal state, and 64-bit atomics on shared memory.
+        .target(name: "CGatewayLinux"),
+        .systemLibrary(
+            name: "CSystemd",
+            pkgConfig: "libsystemd",
+            providers: [.apt(["libsystemd-dev"])]
+        ),
+        .target(name: "Common", dependencies: ["CGatewayLinux"]),
+        .target(name: "Worker", dependencies: ["Common", "CGatewayLinux"]),
+        .executableTarget(
+            name: "Supervisor",
+            dependencies: ["Common", "Worker", "CGatewayLinux", "CSystemd"]
+        ),
+        .testTarget(name: "CommonTests", dependencies: ["Common"]),
+        .testTarget(name: "WorkerTests", dependencies: ["Worker", "Common"]),
+        // Starts the real `gateway` binary (built with the package) and talks to it over sockets.
+        .testTarget(name: "IntegrationTests", dependencies: ["Common", "CGatewayLinux"]),
+    ]
+)

@@ -1,0 +1,126 @@
+import CGatewayLinux
+import Common
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Something that owns a descriptor registered with the loop.
+protocol EventHandler: AnyObject {
+    /// Called on the loop thread with the epoll event bits.
+    func handleEvent(_ events: UInt32)
+}
+
+/// One worker's event loop: epoll on non-blocking descriptors, a few periodic timers and a queue
+/// of work to run after the current batch of events. Everything runs on the one thread that
+/// calls `run()`; no type here is shared with another thread.
+final class EventLoop {
+    private let epollFD: Int32
+    /// Handlers by descriptor, with the tag each registration got: epoll's user data carries
+    /// both, so an event still queued for a descriptor that was closed and reused in the same
+    /// batch is recognised and dropped.
+    private var handlers: [(tag: UInt32, handler: EventHandler)?] = []
+    private var nextTag: UInt32 = 1
+    private var timers: [PeriodicTimer] = []
+    private var deferred: [() -> Void] = []
+    private var events = [cgl_epoll_event](repeating: cgl_epoll_event(), count: 256)
+    private(set) var isRunning = false
+    /// The monotonic time at the start of the current batch of events; cheap "now" for handlers.
+    private(set) var now: UInt64 = cgl_monotonic_ns()
+
+    init() throws(SystemError) {
+        epollFD = cgl_epoll_create()
+        guard epollFD >= 0 else { throw SystemError("epoll_create1") }
+    }
+
+    deinit { close(epollFD) }
+
+    // MARK: - Descriptors
+
+    func register(_ fd: Int32, events: UInt32, handler: EventHandler) throws(SystemError) {
+        let tag = nextTag
+        nextTag = nextTag == UInt32.max ? 1 : nextTag + 1
+        guard cgl_epoll_ctl(epollFD, CGL_EPOLL_CTL_ADD, fd, events, UInt64(tag) << 32 | UInt64(UInt32(fd))) == 0
+        else { throw SystemError("epoll_ctl(ADD)") }
+        let index = Int(fd)
+        if index >= handlers.count {
+            handlers.append(contentsOf: repeatElement(nil, count: max(index + 1 - handlers.count, handlers.count)))
+        }
+        handlers[index] = (tag, handler)
+    }
+
+    func modify(_ fd: Int32, events: UInt32) {
+        guard let entry = handlers[Int(fd)] else { return }
+        _ = cgl_epoll_ctl(epollFD, CGL_EPOLL_CTL_MOD, fd, events, UInt64(entry.tag) << 32 | UInt64(UInt32(fd)))
+    }
+
+    /// Removes `fd` from the loop; call before closing it.
+    func unregister(_ fd: Int32) {
+        guard Int(fd) < handlers.count, handlers[Int(fd)] != nil else { return }
+        _ = cgl_epoll_ctl(epollFD, CGL_EPOLL_CTL_DEL, fd, 0, 0)
+        handlers[Int(fd)] = nil
+    }
+
+    // MARK: - Timers and deferred work
+
+    /// Calls `action` every `intervalNanos` (first call one interval from now).
+    func every(_ intervalNanos: UInt64, _ action: @escaping () -> Void) {
+        timers.append(PeriodicTimer(interval: intervalNanos, due: cgl_monotonic_ns() + intervalNanos, action: action))
+    }
+
+    /// Runs `action` after the current batch of events, on the loop thread.
+    func runSoon(_ action: @escaping () -> Void) { deferred.append(action) }
+
+    func stop() { isRunning = false }
+
+    // MARK: - Running
+
+    func run() {
+        isRunning = true
+        while isRunning {
+            let timeout = millisecondsUntilNextTimer()
+            let count = events.withUnsafeMutableBufferPointer { buffer in
+                cgl_epoll_wait(epollFD, buffer.baseAddress, Int32(buffer.count), timeout)
+            }
+            now = cgl_monotonic_ns()
+            if count < 0 && errno != EINTR { break }
+            for index in 0..<max(0, Int(count)) {
+                let event = events[index]
+                let fd = Int(UInt32(truncatingIfNeeded: event.data))
+                let tag = UInt32(truncatingIfNeeded: event.data >> 32)
+                guard fd < handlers.count, let entry = handlers[fd], entry.tag == tag else { continue }
+                entry.handler.handleEvent(event.events)
+            }
+            runDeferred()
+            fireTimers()
+        }
+    }
+
+    private func runDeferred() {
+        while !deferred.isEmpty {
+            let batch = deferred
+            deferred.removeAll(keepingCapacity: true)
+            for action in batch { action() }
+        }
+    }
+
+    private func fireTimers() {
+        for index in timers.indices where timers[index].due <= now {
+            timers[index].due = now + timers[index].interval
+            timers[index].action()
+        }
+    }
+
+    private func millisecondsUntilNextTimer() -> Int32 {
+        if !deferred.isEmpty { return 0 }
+        guard let due = timers.map(\.due).min() else { return -1 }
+        let current = cgl_monotonic_ns()
+        return due <= current ? 0 : Int32(min((due - current + 999_999) / 1_000_000, 60_000))
+    }
+}
+
+private struct PeriodicTimer {
+    var interval: UInt64
+    var due: UInt64
+    var action: () -> Void
+}

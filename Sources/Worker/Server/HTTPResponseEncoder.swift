@@ -1,0 +1,71 @@
+/// Serializes response heads, bodies and chunks into bytes. Pure, so every framing rule is unit
+/// tested without a socket.
+struct HTTPResponseEncoder {
+    /// Whether the connection stays open after this response.
+    var keepAlive: Bool
+    /// HTTP/1.0 clients get no chunked framing: a stream to them is delimited by closing.
+    var clientIsHTTP10: Bool
+    var date: String
+
+    /// A whole response with Content-Length.
+    func encode(_ response: HTTPResponse, headRequest: Bool = false) -> [UInt8] {
+        var out = head(status: response.status, headers: response.headers, framing: .length(response.body.count))
+        if !headRequest { out.append(contentsOf: response.body) }
+        return out
+    }
+
+    enum Framing {
+        case length(Int)
+        /// Chunked; `trailers` are announced in a `Trailer:` header.
+        case chunked(trailers: [String])
+        /// No length: the body ends when the connection closes (HTTP/1.0 streams).
+        case untilClose
+    }
+
+    /// The framing a stream gets for this client.
+    func streamFraming(trailers: [String]) -> Framing {
+        clientIsHTTP10 ? .untilClose : .chunked(trailers: trailers)
+    }
+
+    func head(status: Int, headers: [(name: String, value: String)], framing: Framing) -> [UInt8] {
+        var text = "HTTP/1.1 \(status) \(HTTPStatus.reason(status))\r\nDate: \(date)\r\nServer: llm0-gateway\r\n"
+        for (name, value) in headers { text += "\(name): \(value)\r\n" }
+        var closes = !keepAlive
+        switch framing {
+        case .length(let count):
+            text += "Content-Length: \(count)\r\n"
+        case .chunked(let trailers):
+            text += "Transfer-Encoding: chunked\r\n"
+            if !trailers.isEmpty { text += "Trailer: \(trailers.joined(separator: ", "))\r\n" }
+        case .untilClose:
+            closes = true
+        }
+        if closes {
+            text += "Connection: close\r\n"
+        } else if clientIsHTTP10 {
+            text += "Connection: keep-alive\r\n"
+        }
+        text += "\r\n"
+        return Array(text.utf8)
+    }
+
+    /// One chunk of a stream body (nothing for an empty piece: a zero-size chunk would end it).
+    func chunk(_ bytes: [UInt8], framing: Framing) -> [UInt8] {
+        guard !bytes.isEmpty else { return [] }
+        guard case .chunked = framing else { return bytes }
+        var out = Array(String(bytes.count, radix: 16).utf8)
+        out.append(contentsOf: [13, 10])
+        out.append(contentsOf: bytes)
+        out.append(contentsOf: [13, 10])
+        return out
+    }
+
+    /// The end of a stream body, with trailer fields when the framing carries them.
+    func end(trailers: [(name: String, value: String)], framing: Framing) -> [UInt8] {
+        guard case .chunked = framing else { return [] }
+        var text = "0\r\n"
+        for (name, value) in trailers { text += "\(name): \(value)\r\n" }
+        text += "\r\n"
+        return Array(text.utf8)
+    }
+}

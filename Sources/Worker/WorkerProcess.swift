@@ -1,0 +1,134 @@
+import CGatewayLinux
+import Common
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One worker process: maps the stats segment, serves its listeners on one event loop, beats its
+/// heartbeat, and drains on the supervisor's word, on SIGTERM/SIGINT, or when the supervisor
+/// goes away.
+public final class WorkerProcess {
+    private let config: GatewayConfig
+    private let slotIndex: Int
+    private let stats: SharedStats
+    private let slot: StatsSlot
+    private let logger: Logger
+    private let loop: EventLoop
+    private let server: HTTPServerContext
+    private var listeners: [HTTPListener] = []
+    private var control: ControlChannel?
+    private var signals: SignalReader?
+    private var drainDeadline: UInt64?
+
+    /// Exit status for a worker that cannot start with this configuration: the supervisor does
+    /// not respawn it in a loop.
+    public static let fatalConfigurationExit: Int32 = 2
+
+    /// Runs a worker to completion; never returns.
+    public static func main(slot: Int, variables: [String: String]) -> Never {
+        let bootstrapLogger = Logger(level: .info, role: "worker-\(slot)")
+        let config: GatewayConfig
+        do {
+            config = try GatewayConfig.load(from: variables)
+        } catch {
+            bootstrapLogger.error(error.description)
+            exit(fatalConfigurationExit)
+        }
+        let logger = Logger(level: config.logLevel, role: "worker-\(slot)")
+        do {
+            let worker = try WorkerProcess(config: config, slot: slot, logger: logger, variables: variables)
+            worker.run()
+        } catch {
+            logger.error("worker failed to start", ["error": .string("\(error)")])
+            exit(1)
+        }
+        exit(0)
+    }
+
+    init(config: GatewayConfig, slot: Int, logger: Logger, variables: [String: String]) throws {
+        self.config = config
+        self.slotIndex = slot
+        self.logger = logger
+        _ = cgl_set_process_name("gateway-worker")
+        _ = cgl_set_parent_death_signal(SIGTERM)
+        Self.raiseDescriptorLimit()
+        stats = try SharedStats.attach(fd: WorkerDescriptors.stats)
+        self.slot = stats.slot(slot)
+        loop = try EventLoop()
+        server = HTTPServerContext(loop: loop, config: config, stats: self.slot, logger: logger)
+        server.responder = Router(stats: stats, server: server)
+
+        signals = try SignalReader(signals: [SIGTERM, SIGINT, SIGQUIT, SIGHUP]) { [unowned self] signal in
+            if signal != SIGHUP { self.beginDrain(reason: "signal \(signal)") }
+        }
+        try loop.register(signals!.fd, events: CGL_EPOLLIN, handler: signals!)
+        _ = cgl_ignore_signal(SIGPIPE)
+
+        let count = Int(variables[WorkerDescriptors.listenerCountVariable] ?? "") ?? 0
+        let shared = variables[WorkerDescriptors.sharedListenersVariable] == "1"
+        for offset in 0..<count {
+            let listener = HTTPListener(
+                fd: WorkerDescriptors.firstListener + Int32(offset), exclusive: shared, server: server)
+            try listener.start()
+            listeners.append(listener)
+        }
+        server.onConnectionClosed = { [unowned self] in
+            for listener in self.listeners { listener.resumeIfPossible() }
+        }
+
+        control = ControlChannel(fd: WorkerDescriptors.control) { [unowned self] message in
+            if message == WorkerDescriptors.Message.drain || message == nil {
+                self.beginDrain(reason: message == nil ? "supervisor gone" : "supervisor asked")
+            }
+        }
+        try loop.register(WorkerDescriptors.control, events: CGL_EPOLLIN, handler: control!)
+
+        loop.every(250_000_000) { [unowned self] in self.tick() }
+        // The supervisor may have died before PR_SET_PDEATHSIG was set.
+        if getppid() == 1 { beginDrain(reason: "supervisor gone") }
+    }
+
+    func run() {
+        slot.setWord(StatsLayout.SlotWord.pid, UInt64(getpid()))
+        slot.beat()
+        if drainDeadline == nil { slot.setState(.serving) }
+        control?.send(WorkerDescriptors.Message.ready)
+        logger.info("worker serving", ["listeners": .int(listeners.count)])
+        loop.run()
+    }
+
+    private func tick() {
+        slot.beat()
+        server.sweep()
+        for listener in listeners { listener.resumeIfPossible() }
+        guard let deadline = drainDeadline else { return }
+        if server.openConnections == 0 {
+            logger.info("worker drained")
+            loop.stop()
+        } else if loop.now >= deadline {
+            logger.warn("shutdown grace over; closing remaining connections",
+                ["connections": .int(server.openConnections)])
+            loop.stop()
+        }
+    }
+
+    private func beginDrain(reason: String) {
+        guard drainDeadline == nil else { return }
+        drainDeadline = cgl_monotonic_ns() + config.shutdownGraceNanos
+        slot.setState(.draining)
+        logger.info("worker draining", ["reason": .string(reason), "connections": .int(server.openConnections)])
+        for listener in listeners { listener.close() }
+        listeners.removeAll()
+        server.beginDrain()
+        if server.openConnections == 0 { loop.stop() }
+    }
+
+    /// Lifts the soft descriptor limit to the hard one: each connection is a descriptor.
+    private static func raiseDescriptorLimit() {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
+        limit.rlim_cur = limit.rlim_max
+        _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+    }
+}
