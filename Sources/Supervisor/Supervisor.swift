@@ -189,7 +189,7 @@ final class Supervisor {
                 logger.info("worker exited", ["pid": .int(Int(pid)), "status": .string(description)])
             } else {
                 workerDied(worker, description: description, fatal: cgl_wifexited(status) != 0
-                    && cgl_wexitstatus(status) == WorkerProcess.fatalConfigurationExit)
+                    && cgl_wexitstatus(status) == WorkerEntry.fatalConfigurationExit)
             }
             updateWorkersUp()
         }

@@ -34,7 +34,7 @@ case "worker":
         printError("gateway worker is started by the supervisor, not by hand\n")
         exit(64)
     }
-    WorkerProcess.main(slot: slot, variables: currentEnvironment())
+    WorkerEntry.main(slot: slot, variables: currentEnvironment())
 case "check-config":
     do {
         let config = try GatewayConfig.load(from: EnvironmentFile.merged(environment: currentEnvironment()))

@@ -2,6 +2,7 @@ import Common
 
 /// Sends each request to the handler for its route, and counts it under that route. Routes are
 /// matched by exact path: no pattern matching on the hot path.
+@LoopActor
 final class Router: HTTPResponder {
     private let stats: SharedStats
     private unowned let server: HTTPServerContext

@@ -8,7 +8,8 @@ import Glibc
 /// One worker process: maps the stats segment, serves its listeners on one event loop, beats its
 /// heartbeat, and drains on the supervisor's word, on SIGTERM/SIGINT, or when the supervisor
 /// goes away.
-public final class WorkerProcess {
+@LoopActor
+final class WorkerProcess {
     private let config: GatewayConfig
     private let slotIndex: Int
     private let stats: SharedStats
@@ -21,19 +22,24 @@ public final class WorkerProcess {
     private var signals: SignalReader?
     private var drainDeadline: UInt64?
 
-    /// Exit status for a worker that cannot start with this configuration: the supervisor does
-    /// not respawn it in a loop.
-    public static let fatalConfigurationExit: Int32 = 2
+    nonisolated static func main(slot: Int, variables: [String: String]) -> Never {
+        do {
+            try LoopExecutor.shared.bindToCurrentThread()
+        } catch {
+            Logger(level: .info, role: "worker-\(slot)").error("cannot create the loop executor", ["error": .string(error.description)])
+            exit(1)
+        }
+        LoopActor.assumeIsolated { run(slot: slot, variables: variables) }
+    }
 
-    /// Runs a worker to completion; never returns.
-    public static func main(slot: Int, variables: [String: String]) -> Never {
+    private static func run(slot: Int, variables: [String: String]) -> Never {
         let bootstrapLogger = Logger(level: .info, role: "worker-\(slot)")
         let config: GatewayConfig
         do {
             config = try GatewayConfig.load(from: variables)
         } catch {
             bootstrapLogger.error(error.description)
-            exit(fatalConfigurationExit)
+            exit(WorkerEntry.fatalConfigurationExit)
         }
         let logger = Logger(level: config.logLevel, role: "worker-\(slot)")
         do {
@@ -130,5 +136,18 @@ public final class WorkerProcess {
         guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
         limit.rlim_cur = limit.rlim_max
         _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+    }
+}
+
+/// What the `gateway` executable needs of a worker.
+public enum WorkerEntry {
+    /// Exit status for a worker that cannot start with this configuration: the supervisor does
+    /// not respawn it in a loop.
+    public static let fatalConfigurationExit: Int32 = 2
+
+    /// Runs a worker to completion on the calling (main) thread, which becomes the loop thread;
+    /// never returns.
+    public static func main(slot: Int, variables: [String: String]) -> Never {
+        WorkerProcess.main(slot: slot, variables: variables)
     }
 }

@@ -7,6 +7,7 @@ import Glibc
 
 /// The worker's end of its SOCK_SEQPACKET socketpair with the supervisor: one message per packet.
 /// End of file means the supervisor is gone, and is reported as a nil message.
+@LoopActor
 final class ControlChannel: EventHandler {
     let fd: Int32
     private let onMessage: (String?) -> Void

@@ -6,6 +6,7 @@ import Glibc
 #endif
 
 /// Something that owns a descriptor registered with the loop.
+@LoopActor
 protocol EventHandler: AnyObject {
     /// Called on the loop thread with the epoll event bits.
     func handleEvent(_ events: UInt32)
@@ -14,6 +15,7 @@ protocol EventHandler: AnyObject {
 /// One worker's event loop: epoll on non-blocking descriptors, a few periodic timers and a queue
 /// of work to run after the current batch of events. Everything runs on the one thread that
 /// calls `run()`; no type here is shared with another thread.
+@LoopActor
 final class EventLoop {
     private let epollFD: Int32
     /// Handlers by descriptor, with the tag each registration got: epoll's user data carries
@@ -28,9 +30,18 @@ final class EventLoop {
     /// The monotonic time at the start of the current batch of events; cheap "now" for handlers.
     private(set) var now: UInt64 = cgl_monotonic_ns()
 
+    private var oneShots: [OneShotTimer] = []
+    private var nextTimerID = 1
+    private let executor = LoopExecutor.shared
+    private var wake: ExecutorWake?
+
+    /// Creates the loop; the executor must already be bound to this thread.
     init() throws(SystemError) {
         epollFD = cgl_epoll_create()
         guard epollFD >= 0 else { throw SystemError("epoll_create1") }
+        let wake = ExecutorWake(executor: executor)
+        self.wake = wake
+        try register(executor.wakeFD, events: CGL_EPOLLIN, handler: wake)
     }
 
     deinit { close(epollFD) }
@@ -68,6 +79,19 @@ final class EventLoop {
         timers.append(PeriodicTimer(interval: intervalNanos, due: cgl_monotonic_ns() + intervalNanos, action: action))
     }
 
+    /// Calls `action` once at `deadline` (monotonic nanoseconds); returns an id for `cancel`.
+    @discardableResult
+    func schedule(at deadline: UInt64, _ action: @escaping () -> Void) -> Int {
+        let id = nextTimerID
+        nextTimerID += 1
+        oneShots.append(OneShotTimer(id: id, due: deadline, action: action))
+        return id
+    }
+
+    func cancel(timer id: Int) {
+        oneShots.removeAll { $0.id == id }
+    }
+
     /// Runs `action` after the current batch of events, on the loop thread.
     func runSoon(_ action: @escaping () -> Void) { deferred.append(action) }
 
@@ -92,6 +116,7 @@ final class EventLoop {
                 entry.handler.handleEvent(event.events)
             }
             runDeferred()
+            executor.runPending()
             fireTimers()
         }
     }
@@ -105,6 +130,13 @@ final class EventLoop {
     }
 
     private func fireTimers() {
+        if !oneShots.isEmpty {
+            let due = oneShots.filter { $0.due <= now }
+            if !due.isEmpty {
+                oneShots.removeAll { $0.due <= now }
+                for timer in due { timer.action() }
+            }
+        }
         for index in timers.indices where timers[index].due <= now {
             timers[index].due = now + timers[index].interval
             timers[index].action()
@@ -112,11 +144,27 @@ final class EventLoop {
     }
 
     private func millisecondsUntilNextTimer() -> Int32 {
-        if !deferred.isEmpty { return 0 }
-        guard let due = timers.map(\.due).min() else { return -1 }
+        if !deferred.isEmpty || executor.hasPending { return 0 }
+        let nextPeriodic = timers.map(\.due).min()
+        let nextOneShot = oneShots.map(\.due).min()
+        guard let due = [nextPeriodic, nextOneShot].compactMap({ $0 }).min() else { return -1 }
         let current = cgl_monotonic_ns()
         return due <= current ? 0 : Int32(min((due - current + 999_999) / 1_000_000, 60_000))
     }
+}
+
+private struct OneShotTimer {
+    var id: Int
+    var due: UInt64
+    var action: () -> Void
+}
+
+/// Clears the executor's eventfd; the jobs themselves run after each batch of events.
+@LoopActor
+private final class ExecutorWake: EventHandler {
+    let executor: LoopExecutor
+    init(executor: LoopExecutor) { self.executor = executor }
+    func handleEvent(_ events: UInt32) { executor.acknowledgeWake() }
 }
 
 private struct PeriodicTimer {

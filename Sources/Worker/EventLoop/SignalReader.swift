@@ -6,6 +6,7 @@ import Glibc
 #endif
 
 /// Receives blocked signals through a signalfd on the loop, so no Swift code runs in a signal handler.
+@LoopActor
 final class SignalReader: EventHandler {
     let fd: Int32
     private let onSignal: (Int32) -> Void

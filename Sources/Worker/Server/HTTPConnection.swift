@@ -8,6 +8,7 @@ import Glibc
 /// One client connection: reads and parses requests, hands each to the responder, writes the
 /// responses in order (pipelined requests wait their turn), and enforces the connection's limits
 /// in time and size. Registered edge-triggered for input and output once, for its whole life.
+@LoopActor
 final class HTTPConnection: EventHandler {
     let fd: Int32
     private unowned let server: HTTPServerContext

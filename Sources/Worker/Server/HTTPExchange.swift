@@ -3,6 +3,7 @@ import Common
 /// One request and the response being made for it. Handlers answer through it, synchronously
 /// (`send`) or later from the loop (`send`, or `startStream`/`write`/`finish` for streams). Once
 /// complete, the connection moves on to the next request.
+@LoopActor
 final class HTTPExchange {
     let request: HTTPRequest
     /// The route the request is counted under in `/metrics`; set by the router.

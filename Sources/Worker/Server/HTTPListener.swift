@@ -8,6 +8,7 @@ import Glibc
 /// Accepts connections on one listening socket this worker was given. The supervisor owns the
 /// socket; the worker only ever closes its own copy (never shutdown(), which would break it for
 /// every process sharing it).
+@LoopActor
 final class HTTPListener: EventHandler {
     let fd: Int32
     private unowned let server: HTTPServerContext

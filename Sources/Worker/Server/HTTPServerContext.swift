@@ -2,11 +2,13 @@ import CGatewayLinux
 import Common
 
 /// Answers requests. The router implements it; handlers may answer later, from the loop.
+@LoopActor
 protocol HTTPResponder: AnyObject {
     func respond(to exchange: HTTPExchange)
 }
 
 /// What every connection of one worker shares: limits, counters, the responder, the read buffer.
+@LoopActor
 final class HTTPServerContext {
     let loop: EventLoop
     let config: GatewayConfig

@@ -1,0 +1,79 @@
+/// One Server-Sent Event.
+struct SSEEvent: Equatable, Sendable {
+    /// The `event:` field, nil when absent (the default "message" type).
+    var event: String?
+    /// The `data:` lines joined with "\n".
+    var data: String
+}
+
+/// An incremental Server-Sent Events decoder (the WHATWG event-stream grammar): feed it bytes as
+/// they arrive, split anywhere, and it returns each event once its blank line has arrived. Lines
+/// may end in CRLF, LF or CR; comment lines (":") and unknown fields are ignored.
+struct SSEDecoder: Sendable {
+    /// An event larger than this is refused: a broken or hostile upstream cannot grow memory.
+    static let maxEventBytes = 16 * 1024 * 1024
+
+    private var line: [UInt8] = []
+    private var lastWasCR = false
+    private var event: String?
+    private var data: [UInt8] = []
+    private var hasData = false
+    private(set) var isOverflowed = false
+
+    init() {}
+
+    /// Decodes `bytes`; returns the events completed by them, in order.
+    mutating func consume(_ bytes: some Sequence<UInt8>) -> [SSEEvent] {
+        var events: [SSEEvent] = []
+        for byte in bytes {
+            if lastWasCR {
+                lastWasCR = false
+                if byte == 0x0A { continue }  // the LF of a CRLF
+            }
+            if byte == 0x0A || byte == 0x0D {
+                lastWasCR = byte == 0x0D
+                if let completed = endLine() { events.append(completed) }
+                continue
+            }
+            line.append(byte)
+            if line.count + data.count > Self.maxEventBytes {
+                isOverflowed = true
+                line.removeAll()
+                data.removeAll()
+            }
+        }
+        return events
+    }
+
+    /// Dispatches a last event that was not followed by a blank line (a stream cut short).
+    mutating func finish() -> SSEEvent? {
+        if !line.isEmpty { _ = endLine() }
+        return endLine()
+    }
+
+    private mutating func endLine() -> SSEEvent? {
+        defer { line.removeAll(keepingCapacity: true) }
+        if line.isEmpty {
+            guard hasData || event != nil else { return nil }
+            let completed = SSEEvent(event: event, data: String(decoding: data, as: UTF8.self))
+            event = nil
+            data.removeAll(keepingCapacity: true)
+            hasData = false
+            return hasData || !completed.data.isEmpty || completed.event != nil ? completed : nil
+        }
+        if line[0] == UInt8(ascii: ":") { return nil }
+        let colon = line.firstIndex(of: UInt8(ascii: ":")) ?? line.count
+        let name = line[0..<colon]
+        var valueStart = colon < line.count ? colon + 1 : colon
+        if valueStart < line.count && line[valueStart] == 0x20 { valueStart += 1 }
+        let value = line[valueStart...]
+        if name.elementsEqual("data".utf8) {
+            if hasData { data.append(0x0A) }
+            data.append(contentsOf: value)
+            hasData = true
+        } else if name.elementsEqual("event".utf8) {
+            event = String(decoding: value, as: UTF8.self)
+        }
+        return nil
+    }
+}
