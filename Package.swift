@@ -17,8 +17,20 @@ let package = Package(
             pkgConfig: "libsystemd",
             providers: [.apt(["libsystemd-dev"])]
         ),
+        .systemLibrary(
+            name: "CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]
+        ),
+        .systemLibrary(
+            name: "COpenSSL",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        .systemLibrary(name: "CSQLite", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CPostgres", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .target(name: "Common", dependencies: ["CGatewayLinux"]),
-        .target(name: "Worker", dependencies: ["Common", "CGatewayLinux"]),
+        .target(name: "Worker", dependencies: ["Common", "CGatewayLinux", "CCurl", "COpenSSL", "CSQLite", "CPostgres"]),
         .executableTarget(
             name: "Supervisor",
             dependencies: ["Common", "Worker", "CGatewayLinux", "CSystemd"]

@@ -20,6 +20,19 @@ public struct GatewayConfig: Sendable, Equatable {
     public var shutdownGraceNanos: UInt64
     public var logLevel: LogLevel
     public var environmentName: String
+    public var openAI: ProviderSettings
+    public var anthropic: ProviderSettings
+    public var gemini: ProviderSettings
+    /// Time allowed per upstream attempt until its response headers arrive.
+    public var upstreamTimeoutNanos: UInt64
+    /// Longest silence allowed inside an upstream stream.
+    public var upstreamIdleTimeoutNanos: UInt64
+    /// `postgres://…`; nil selects the embedded SQLite database.
+    public var databaseURL: String?
+    /// Bearer token of the admin API; nil turns the admin API off.
+    public var adminToken: String?
+    /// Requests per minute for keys without a limit of their own.
+    public var rateLimitRPM: Int
     /// The variables this value was made from, so a worker can be given exactly the same input.
     public var variables: [String: String]
 
@@ -45,6 +58,16 @@ public struct GatewayConfig: Sendable, Equatable {
             logLevel: try reader.logLevel("LOG_LEVEL", default: .info),
             environmentName: try reader.oneOf(
                 "GATEWAY_ENV", default: "development", allowed: ["development", "production", "test"]),
+            openAI: try reader.provider(key: "OPENAI_API_KEY", url: "OPENAI_BASE_URL", default: "https://api.openai.com/v1"),
+            anthropic: try reader.provider(
+                key: "ANTHROPIC_API_KEY", url: "ANTHROPIC_BASE_URL", default: "https://api.anthropic.com"),
+            gemini: try reader.provider(
+                key: "GEMINI_API_KEY", url: "GEMINI_BASE_URL", default: "https://generativelanguage.googleapis.com"),
+            upstreamTimeoutNanos: try reader.duration("UPSTREAM_TIMEOUT", default: "30s", min: 1_000_000),
+            upstreamIdleTimeoutNanos: try reader.duration("UPSTREAM_IDLE_TIMEOUT", default: "60s", min: 1_000_000),
+            databaseURL: try reader.databaseURL("DATABASE_URL"),
+            adminToken: try reader.secret("ADMIN_TOKEN", minimumLength: 16),
+            rateLimitRPM: try reader.integer("RATE_LIMIT_RPM", default: 100, range: 1...1_000_000_000),
             variables: variables
         )
     }
@@ -59,12 +82,37 @@ public struct GatewayConfig: Sendable, Equatable {
             "MAX_CONNECTIONS=\(maxConnectionsPerWorker)",
             "SHUTDOWN_GRACE=\(Self.format(shutdownGraceNanos))", "LOG_LEVEL=\(logLevel.name)",
             "GATEWAY_ENV=\(environmentName)",
+            "OPENAI_API_KEY=\(Self.mask(openAI.apiKey))", "OPENAI_BASE_URL=\(openAI.baseURL)",
+            "ANTHROPIC_API_KEY=\(Self.mask(anthropic.apiKey))", "ANTHROPIC_BASE_URL=\(anthropic.baseURL)",
+            "GEMINI_API_KEY=\(Self.mask(gemini.apiKey))", "GEMINI_BASE_URL=\(gemini.baseURL)",
+            "UPSTREAM_TIMEOUT=\(Self.format(upstreamTimeoutNanos))",
+            "UPSTREAM_IDLE_TIMEOUT=\(Self.format(upstreamIdleTimeoutNanos))",
+            "DATABASE_URL=\(databaseURL.map(Self.maskPassword) ?? "(unset: SQLite at \(dataDirectory)/gateway.db)")",
+            "ADMIN_TOKEN=\(adminToken == nil ? "(unset: admin API off)" : "********")",
+            "RATE_LIMIT_RPM=\(rateLimitRPM)",
         ]
+    }
+
+    static func mask(_ secret: String?) -> String { secret == nil ? "(unset)" : "********" }
+
+    /// A database URL with its password replaced, safe to print.
+    public static func maskPassword(_ url: String) -> String {
+        let parts = url.split(separator: "@", maxSplits: 1, omittingEmptySubsequences: false)
+        guard parts.count == 2, let schemeEnd = parts[0].firstIndex(of: "/") else { return url }
+        let credentials = parts[0][schemeEnd...].drop(while: { $0 == "/" })
+        guard let colon = credentials.firstIndex(of: ":") else { return url }
+        return String(parts[0][..<colon]) + ":********@" + parts[1]
     }
 
     static func format(_ nanos: UInt64) -> String {
         nanos % 1_000_000_000 == 0 ? "\(nanos / 1_000_000_000)s" : "\(nanos / 1_000_000)ms"
     }
+}
+
+/// How to reach one provider; it is enabled when its key is set.
+public struct ProviderSettings: Sendable, Equatable {
+    public var apiKey: String?
+    public var baseURL: String
 }
 
 /// Typed access to the variables, each failure naming the variable and what it accepts.
@@ -113,6 +161,30 @@ struct VariableReader {
 
     func nonEmpty(_ name: String, default fallback: String) throws(ConfigError) -> String {
         value(name) ?? fallback
+    }
+
+    func provider(key: String, url: String, default fallback: String) throws(ConfigError) -> ProviderSettings {
+        let base = value(url) ?? fallback
+        guard base.hasPrefix("https://") || base.hasPrefix("http://"), base.count > 8, !base.contains(" ") else {
+            throw ConfigError(url, "expected an http:// or https:// URL")
+        }
+        return ProviderSettings(apiKey: value(key), baseURL: base)
+    }
+
+    func databaseURL(_ name: String) throws(ConfigError) -> String? {
+        guard let text = value(name) else { return nil }
+        guard text.hasPrefix("postgres://") || text.hasPrefix("postgresql://") else {
+            throw ConfigError(name, "expected a postgres:// or postgresql:// URL (unset it for the embedded SQLite database)")
+        }
+        return text
+    }
+
+    func secret(_ name: String, minimumLength: Int) throws(ConfigError) -> String? {
+        guard let text = value(name) else { return nil }
+        guard text.count >= minimumLength else {
+            throw ConfigError(name, "must be at least \(minimumLength) characters")
+        }
+        return text
     }
 
     func host(_ name: String, default fallback: String) throws(ConfigError) -> String {

@@ -10,6 +10,8 @@ public struct GatewayError: Error, Equatable, Sendable {
     public var message: String
     /// True when a failover to another provider may follow (429, 5xx, timeouts, refused connections).
     public var retryable: Bool
+    /// Seconds the client should wait, sent as `Retry-After` (on 429s).
+    public var retryAfter: String?
 
     public init(
         status: Int, type: String, code: String? = nil, param: String? = nil, message: String,

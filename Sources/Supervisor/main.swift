@@ -16,6 +16,8 @@ let usage = """
 
     commands:
       serve          run the gateway in the foreground (the default)
+      migrate        apply pending database migrations and exit
+      keys           create, list or revoke gateway keys (gateway keys help)
       check-config   validate the configuration and print it, secrets masked
       version        print the version
       help           print this text
@@ -44,6 +46,10 @@ case "check-config":
         printError("\(error)\n")
         exit(1)
     }
+case "migrate":
+    exit(withConfig { StoreCommandLine.migrate($0) })
+case "keys":
+    exit(withConfig { StoreCommandLine.keys(Array(arguments.dropFirst()), config: $0) })
 case "version", "--version", "-v":
     print("llm0-gateway \(version)")
 case "help", "--help", "-h":
@@ -51,6 +57,37 @@ case "help", "--help", "-h":
 default:
     printError("gateway: unknown command '\(command)'\n\(usage)\n")
     exit(64)
+}
+
+/// Loads the configuration for a one-shot command, or prints why it cannot.
+func withConfig(_ body: (GatewayConfig) -> Int32) -> Int32 {
+    do {
+        return body(try GatewayConfig.load(from: EnvironmentFile.merged(environment: currentEnvironment())))
+    } catch {
+        printError("gateway: \(error)\n")
+        return 1
+    }
+}
+
+/// Applies migrations and checks the test key before any worker starts: a production gateway
+/// refuses to run while the well-known test key works.
+func prepareStore(_ config: GatewayConfig, logger: Logger) -> Bool {
+    do {
+        let store = try StoreCommands.open(config)
+        let applied = try StoreCommands.migrate(store)
+        if !applied.isEmpty { logger.info("migrations applied", ["versions": .string(applied.joined(separator: ","))]) }
+        if try StoreCommands.isTestKeyActive(store) {
+            if config.isProduction {
+                logger.error("the test key gw_test_abc123 is active; revoke it (gateway keys revoke key_test) before running with GATEWAY_ENV=production")
+                return false
+            }
+            logger.warn("THE TEST KEY gw_test_abc123 IS ACTIVE: anyone who knows it can use this gateway. Revoke it with 'gateway keys revoke key_test' once you have your own keys.")
+        }
+        return true
+    } catch {
+        logger.error("cannot prepare the database", ["error": .string("\(error)")])
+        return false
+    }
 }
 
 /// The supervisor: configuration, sockets, workers; returns the exit status.
@@ -71,6 +108,7 @@ func serveCommand() -> Int32 {
     }
     let logger = Logger(level: config.logLevel, role: "supervisor")
     raiseDescriptorLimit()
+    guard prepareStore(config, logger: logger) else { return 1 }
     do {
         let supervisor = try Supervisor(
             config: config, logger: logger, baseEnvironment: environment, signalFD: signalFD)

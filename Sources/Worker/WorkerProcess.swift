@@ -21,6 +21,8 @@ final class WorkerProcess {
     private var control: ControlChannel?
     private var signals: SignalReader?
     private var drainDeadline: UInt64?
+    private let services: WorkerServices
+    private var isStopping = false
 
     nonisolated static func main(slot: Int, variables: [String: String]) -> Never {
         do {
@@ -63,7 +65,8 @@ final class WorkerProcess {
         self.slot = stats.slot(slot)
         loop = try EventLoop()
         server = HTTPServerContext(loop: loop, config: config, stats: self.slot, logger: logger)
-        server.responder = Router(stats: stats, server: server)
+        services = WorkerServices(config: config, loop: loop, logger: logger, stats: self.slot)
+        server.responder = Router(stats: stats, server: server, services: services)
 
         signals = try SignalReader(signals: [SIGTERM, SIGINT, SIGQUIT, SIGHUP]) { [unowned self] signal in
             if signal != SIGHUP { self.beginDrain(reason: "signal \(signal)") }
@@ -111,11 +114,11 @@ final class WorkerProcess {
         guard let deadline = drainDeadline else { return }
         if server.openConnections == 0 {
             logger.info("worker drained")
-            loop.stop()
+            stop()
         } else if loop.now >= deadline {
             logger.warn("shutdown grace over; closing remaining connections",
                 ["connections": .int(server.openConnections)])
-            loop.stop()
+            stop()
         }
     }
 
@@ -127,7 +130,19 @@ final class WorkerProcess {
         for listener in listeners { listener.close() }
         listeners.removeAll()
         server.beginDrain()
-        if server.openConnections == 0 { loop.stop() }
+        if server.openConnections == 0 { stop() }
+    }
+
+    /// Writes the request logs still queued (or spools them), then ends the loop.
+    private func stop() {
+        guard !isStopping else { return }
+        isStopping = true
+        let loop = self.loop
+        loop.schedule(at: loop.now + 10_000_000_000) { loop.stop() }
+        Task { @LoopActor [services] in
+            await services.logs.drain()
+            loop.stop()
+        }
     }
 
     /// Lifts the soft descriptor limit to the hard one: each connection is a descriptor.

@@ -9,15 +9,7 @@ struct HTTPVersion: Equatable, Sendable {
 
 /// Header fields in arrival order, names spelled as sent; lookups match names ASCII case-insensitively.
 struct HTTPHeaders: Sendable, Sequence, Equatable {
-    var fields: [(name: String, value: String)]
-
-    init() {
-        fields = []
-    }
-
-    init(_ fields: [(name: String, value: String)]) {
-        self.fields = fields
-    }
+    var fields: [(name: String, value: String)] = []
 
     /// The value of the first field called `name`, if any.
     func first(_ name: String) -> String? {
@@ -73,6 +65,13 @@ struct HTTPHeaders: Sendable, Sequence, Equatable {
 
     private static func asciiLower(_ byte: UInt8) -> UInt8 {
         byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte
+    }
+}
+
+extension HTTPHeaders {
+    /// Headers holding `fields`, in order (the memberwise `init(fields:)` and `init()` remain).
+    init(_ fields: [(name: String, value: String)]) {
+        self.init(fields: fields)
     }
 }
 

@@ -99,6 +99,9 @@ struct HTTPRequestParser: Sendable {
         }
         let p = base.assumingMemoryBound(to: UInt8.self)
         var i = position
+        // Kept in a register: the phases of one line follow each other by `fallthrough`, so a line
+        // that is all there costs one dispatch. A phase is only stored back when bytes run out.
+        var phase = self.phase
         scan: while true {
             switch phase {
             case .leading:
@@ -108,20 +111,13 @@ struct HTTPRequestParser: Sendable {
                     guard emptyLines < Self.maxEmptyLines else { throw .tooManyEmptyLines }
                     i += 1
                     phase = .leadingLF
-                } else if byte == HTTPSyntax.lf {
-                    throw .badLineEnding
-                } else {
-                    requestStart = i
-                    sectionLimit = i + maxHeaderBytes
-                    phase = .method
+                    continue scan
                 }
-
-            case .leadingLF:
-                guard i < count else { break scan }
-                guard p[i] == HTTPSyntax.lf else { throw .badLineEnding }
-                i += 1
-                emptyLines += 1
-                phase = .leading
+                guard byte != HTTPSyntax.lf else { throw .badLineEnding }
+                requestStart = i
+                sectionLimit = i + maxHeaderBytes
+                phase = .method
+                fallthrough
 
             case .method:
                 let end = min(count, sectionLimit)
@@ -132,38 +128,27 @@ struct HTTPRequestParser: Sendable {
                     throw byte == HTTPSyntax.sp || byte == HTTPSyntax.cr || byte == HTTPSyntax.lf
                         ? .malformedRequestLine : .invalidMethod
                 }
-                method = HTTPSyntax.string(p, requestStart, i)
+                method = HTTPSyntax.method(p, requestStart, i)
                 i += 1
                 targetStart = i
                 phase = .targetPath
+                fallthrough
 
             case .targetPath:
                 let end = min(count, sectionLimit)
-                while i < end {
-                    let byte = p[i]
-                    guard HTTPSyntax.isTargetByte(byte) && byte != HTTPSyntax.question else { break }
-                    i += 1
-                }
+                i = HTTPSyntax.skipTargetBytes(p, i, end, stoppingAtQuestionMark: true)
                 guard i < end else { try checkSectionLimit(count); break scan }
                 if p[i] == HTTPSyntax.question {
                     i += 1
                     queryStart = i
                     phase = .targetQuery
-                } else {
-                    try finishTarget(p, end: i)
-                    i += 1
-                    versionStart = i
-                    phase = .version
+                    continue scan
                 }
-
-            case .targetQuery:
-                let end = min(count, sectionLimit)
-                while i < end && HTTPSyntax.isTargetByte(p[i]) { i += 1 }
-                guard i < end else { try checkSectionLimit(count); break scan }
                 try finishTarget(p, end: i)
                 i += 1
                 versionStart = i
                 phase = .version
+                fallthrough
 
             case .version:
                 let end = min(count, sectionLimit)
@@ -175,12 +160,14 @@ struct HTTPRequestParser: Sendable {
                 version = try HTTPSyntax.version(p, versionStart, i)
                 i += 1
                 phase = .requestLineLF
+                fallthrough
 
             case .requestLineLF:
                 guard i < min(count, sectionLimit) else { try checkSectionLimit(count); break scan }
                 guard p[i] == HTTPSyntax.lf else { throw .badLineEnding }
                 i += 1
                 phase = .fieldStart
+                fallthrough
 
             case .fieldStart:
                 guard i < min(count, sectionLimit) else { try checkSectionLimit(count); break scan }
@@ -188,14 +175,13 @@ struct HTTPRequestParser: Sendable {
                 if byte == HTTPSyntax.cr {
                     i += 1
                     phase = .sectionEndLF
-                } else if HTTPSyntax.isWhitespace(byte) {
-                    throw .obsoleteLineFolding
-                } else if byte == HTTPSyntax.lf {
-                    throw .badLineEnding
-                } else {
-                    fieldStart = i
-                    phase = .fieldName
+                    continue scan
                 }
+                guard !HTTPSyntax.isWhitespace(byte) else { throw .obsoleteLineFolding }
+                guard byte != HTTPSyntax.lf else { throw .badLineEnding }
+                fieldStart = i
+                phase = .fieldName
+                fallthrough
 
             case .fieldName:
                 let end = min(count, sectionLimit)
@@ -205,6 +191,7 @@ struct HTTPRequestParser: Sendable {
                 nameEnd = i
                 i += 1
                 phase = .fieldValueStart
+                fallthrough
 
             case .fieldValueStart:
                 let end = min(count, sectionLimit)
@@ -212,10 +199,11 @@ struct HTTPRequestParser: Sendable {
                 guard i < end else { try checkSectionLimit(count); break scan }
                 valueStart = i
                 phase = .fieldValue
+                fallthrough
 
             case .fieldValue:
                 let end = min(count, sectionLimit)
-                while i < end && HTTPSyntax.isFieldValueByte(p[i]) { i += 1 }
+                i = HTTPSyntax.skipFieldValueBytes(p, i, end)
                 guard i < end else { try checkSectionLimit(count); break scan }
                 guard p[i] == HTTPSyntax.cr else {
                     throw p[i] == HTTPSyntax.lf ? .badLineEnding : .invalidFieldValue
@@ -225,6 +213,7 @@ struct HTTPRequestParser: Sendable {
                 valueEnd = trimmedEnd
                 i += 1
                 phase = .fieldLF
+                fallthrough
 
             case .fieldLF:
                 guard i < min(count, sectionLimit) else { try checkSectionLimit(count); break scan }
@@ -233,12 +222,29 @@ struct HTTPRequestParser: Sendable {
                 try commitField(p)
                 phase = .fieldStart
 
+            case .leadingLF:
+                guard i < count else { break scan }
+                guard p[i] == HTTPSyntax.lf else { throw .badLineEnding }
+                i += 1
+                emptyLines += 1
+                phase = .leading
+
+            case .targetQuery:
+                let end = min(count, sectionLimit)
+                i = HTTPSyntax.skipTargetBytes(p, i, end, stoppingAtQuestionMark: false)
+                guard i < end else { try checkSectionLimit(count); break scan }
+                try finishTarget(p, end: i)
+                i += 1
+                versionStart = i
+                phase = .version
+
             case .sectionEndLF:
                 guard i < min(count, sectionLimit) else { try checkSectionLimit(count); break scan }
                 guard p[i] == HTTPSyntax.lf else { throw .badLineEnding }
                 i += 1
                 if inTrailers { return complete(consumed: i) }
-                if try finishHead(at: i) { return complete(consumed: i) }
+                guard let next = try finishHead(at: i) else { return complete(consumed: i) }
+                phase = next
 
             case .fixedBody:
                 guard count - bodyStart >= contentLength else { i = count; break scan }
@@ -279,7 +285,7 @@ struct HTTPRequestParser: Sendable {
             case .chunkExtension:
                 // Extensions are ignored, but must stay within the line limit and the field-value alphabet.
                 let end = min(count, chunkLineLimit)
-                while i < end && HTTPSyntax.isFieldValueByte(p[i]) { i += 1 }
+                i = HTTPSyntax.skipFieldValueBytes(p, i, end)
                 guard i < end else { try checkChunkLineLimit(count); break scan }
                 guard p[i] == HTTPSyntax.cr else {
                     throw p[i] == HTTPSyntax.lf ? .badLineEnding : .invalidChunkExtension
@@ -321,9 +327,10 @@ struct HTTPRequestParser: Sendable {
                 guard i < count else { break scan }
                 guard p[i] == HTTPSyntax.lf else { throw .missingChunkTerminator }
                 i += 1
-                startChunkLine(at: i)
+                phase = startChunkLine(at: i)
             }
         }
+        self.phase = phase
         position = i
         let sendContinue = continuePending
         continuePending = false
@@ -340,11 +347,11 @@ struct HTTPRequestParser: Sendable {
         if count > chunkLineLimit { throw .chunkLineTooLong }
     }
 
-    private mutating func startChunkLine(at i: Int) {
+    private mutating func startChunkLine(at i: Int) -> Phase {
         chunkSize = 0
         chunkDigits = 0
         chunkLineLimit = i + Self.maxChunkLineBytes
-        phase = .chunkSize
+        return .chunkSize
     }
 
     /// Records the target (ending at `end`, exclusive) and splits it into path and query.
@@ -378,25 +385,26 @@ struct HTTPRequestParser: Sendable {
         try framing.note(p, name: fieldStart, nameEnd, value: valueStart, valueEnd)
         if headers.fields.isEmpty { headers.fields.reserveCapacity(16) }
         headers.fields.append(
-            (name: HTTPSyntax.string(p, fieldStart, nameEnd), value: HTTPSyntax.string(p, valueStart, valueEnd)))
+            (name: HTTPSyntax.fieldName(p, fieldStart, nameEnd), value: HTTPSyntax.string(p, valueStart, valueEnd)))
     }
 
-    /// Applies the framing rules once the head has ended at `i`. Returns true if the request has no
-    /// body and is therefore complete.
-    private mutating func finishHead(at i: Int) throws(HTTPParseError) -> Bool {
+    /// Applies the framing rules once the head has ended at `i`. Returns the phase that reads the
+    /// body, or nil if the request has none and is therefore complete.
+    private mutating func finishHead(at i: Int) throws(HTTPParseError) -> Phase? {
         headComplete = true
         bodyStart = i
+        let next: Phase
         switch try framing.body(version: version, maxBodyBytes: maxBodyBytes) {
         case .none:
-            return true
+            return nil
         case .length(let length):
             contentLength = length
-            phase = .fixedBody
+            next = .fixedBody
         case .chunked:
-            startChunkLine(at: i)
+            next = startChunkLine(at: i)
         }
         continuePending = framing.wantsContinue(version: version)
-        return false
+        return next
     }
 
     /// Hands out the finished request and resets for the next one.

@@ -32,6 +32,47 @@ enum HTTPSyntax {
         byte &- 0x21 < 0x5E
     }
 
+    /// The first offset in `i..<end` that is not a field-value byte, or `end`. Eight bytes at a time:
+    /// a word is clean unless some byte is below 0x20 (HTAB included; the byte loop sorts it out) or
+    /// is DEL. Bytes from 0x80 up are obs-text and pass.
+    @inline(__always)
+    static func skipFieldValueBytes(_ p: UnsafePointer<UInt8>, _ start: Int, _ end: Int) -> Int {
+        var i = start
+        while end - i >= 8 {
+            let word = UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self)
+            let del = word ^ 0x7F7F_7F7F_7F7F_7F7F
+            let flags = ((word &- 0x2020_2020_2020_2020) & ~word) | ((del &- 0x0101_0101_0101_0101) & ~del)
+            if flags & 0x8080_8080_8080_8080 != 0 { break }
+            i += 8
+        }
+        while i < end && isFieldValueByte(p[i]) { i += 1 }
+        return i
+    }
+
+    /// The first offset in `i..<end` that is not a target byte (visible ASCII), or `end`; also stops
+    /// at "?" when asked. Eight bytes at a time, as in `skipFieldValueBytes`.
+    @inline(__always)
+    static func skipTargetBytes(
+        _ p: UnsafePointer<UInt8>, _ start: Int, _ end: Int, stoppingAtQuestionMark: Bool
+    ) -> Int {
+        var i = start
+        while end - i >= 8 {
+            let word = UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self)
+            let question = word ^ 0x3F3F_3F3F_3F3F_3F3F
+            var flags = ((word &- 0x2121_2121_2121_2121) & ~word)  // below 0x21
+                | ((word &+ 0x0101_0101_0101_0101) | word)  // above 0x7E
+            if stoppingAtQuestionMark { flags |= (question &- 0x0101_0101_0101_0101) & ~question }
+            if flags & 0x8080_8080_8080_8080 != 0 { break }
+            i += 8
+        }
+        while i < end {
+            let byte = p[i]
+            guard isTargetByte(byte) && !(stoppingAtQuestionMark && byte == question) else { break }
+            i += 1
+        }
+        return i
+    }
+
     @inline(__always)
     static func isWhitespace(_ byte: UInt8) -> Bool {
         byte == sp || byte == htab
@@ -65,6 +106,65 @@ enum HTTPSyntax {
     @inline(__always)
     static func string(_ base: UnsafePointer<UInt8>, _ start: Int, _ end: Int) -> String {
         String(decoding: UnsafeBufferPointer(start: base + start, count: end - start), as: UTF8.self)
+    }
+
+    /// Whether `count` bytes at `bytes` are exactly `literal`.
+    @inline(__always)
+    static func equals(_ bytes: UnsafePointer<UInt8>, _ count: Int, _ literal: StaticString) -> Bool {
+        count == literal.utf8CodeUnitCount && memoryEquals(bytes, literal.utf8Start, count)
+    }
+
+    @inline(__always)
+    private static func memoryEquals(_ a: UnsafePointer<UInt8>, _ b: UnsafePointer<UInt8>, _ count: Int) -> Bool {
+        for k in 0..<count where a[k] != b[k] { return false }
+        return true
+    }
+
+    /// The method as a String, sharing a literal's storage for the common ones (making a String from
+    /// bytes costs more than all the comparisons here).
+    @inline(__always)
+    static func method(_ base: UnsafePointer<UInt8>, _ start: Int, _ end: Int) -> String {
+        let p = base + start
+        switch end - start {
+        case 3 where equals(p, 3, "GET"): return "GET"
+        case 4 where equals(p, 4, "POST"): return "POST"
+        default: return string(base, start, end)
+        }
+    }
+
+    /// A field name as a String, spelled exactly as sent; the names most clients send, in their
+    /// usual spellings, come from literals instead of being built byte by byte.
+    @inline(__always)
+    static func fieldName(_ base: UnsafePointer<UInt8>, _ start: Int, _ end: Int) -> String {
+        let p = base + start
+        switch end - start {
+        case 4:
+            if equals(p, 4, "Host") { return "Host" }
+            if equals(p, 4, "host") { return "host" }
+        case 6:
+            if equals(p, 6, "Accept") { return "Accept" }
+            if equals(p, 6, "accept") { return "accept" }
+        case 10:
+            if equals(p, 10, "User-Agent") { return "User-Agent" }
+            if equals(p, 10, "Connection") { return "Connection" }
+            if equals(p, 10, "user-agent") { return "user-agent" }
+            if equals(p, 10, "connection") { return "connection" }
+        case 12:
+            if equals(p, 12, "Content-Type") { return "Content-Type" }
+            if equals(p, 12, "content-type") { return "content-type" }
+        case 13:
+            if equals(p, 13, "Authorization") { return "Authorization" }
+            if equals(p, 13, "authorization") { return "authorization" }
+        case 14:
+            if equals(p, 14, "Content-Length") { return "Content-Length" }
+            if equals(p, 14, "content-length") { return "content-length" }
+        case 15:
+            if equals(p, 15, "Accept-Encoding") { return "Accept-Encoding" }
+            if equals(p, 15, "accept-encoding") { return "accept-encoding" }
+        default:
+            break
+        }
+        return string(base, start, end)
     }
 
     /// "HTTP/1.1" or "HTTP/1.0" in `base[start..<end]`; another "HTTP/d.d" is 505, anything else 400.

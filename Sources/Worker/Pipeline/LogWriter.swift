@@ -1,0 +1,98 @@
+import Common
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Takes `request_logs` rows off the request path: rows wait in memory and are written in
+/// batches by the store thread. When the database is down they stay queued and are retried
+/// with backoff; past `maxQueued`, and at shutdown, waiting rows go to an append-only spool file
+/// in GATEWAY_DATA_DIR, replayed in order once the database answers again. No row is dropped.
+@LoopActor
+final class LogWriter {
+    private var queued: [RequestLogRecord] = []
+    private var isFlushing = false
+    private var retryAt: UInt64 = 0
+    private var failures = 0
+    private let store: StoreThread
+    private let loop: EventLoop
+    private let logger: Logger
+    private let spool: LogSpool
+    let batchSize = 200
+    let maxQueued = 50_000
+
+    init(store: StoreThread, loop: EventLoop, logger: Logger, spool: LogSpool) {
+        self.store = store
+        self.loop = loop
+        self.logger = logger
+        self.spool = spool
+        loop.every(250_000_000) { [unowned self] in self.flushIfDue() }
+    }
+
+    var pendingCount: Int { queued.count }
+
+    func append(_ record: RequestLogRecord) {
+        queued.append(record)
+        if queued.count > maxQueued {
+            spool.append(queued)
+            queued.removeAll()
+        }
+        if queued.count >= batchSize { flushIfDue() }
+    }
+
+    private func flushIfDue() {
+        guard !isFlushing, loop.now >= retryAt else { return }
+        if queued.isEmpty {
+            if spool.hasRecords { replaySpool() }
+            return
+        }
+        let batch = Array(queued.prefix(batchSize))
+        isFlushing = true
+        Task { @LoopActor in
+            do throws(StoreError) {
+                try await store.run { store throws(StoreError) in try store.insertLogs(batch) }
+                queued.removeFirst(min(batch.count, queued.count))
+                failures = 0
+                retryAt = 0
+            } catch {
+                failures += 1
+                retryAt = loop.now + min(UInt64(1) << UInt64(min(failures, 5)), 30) * 500_000_000
+                if failures == 1 || failures % 20 == 0 {
+                    logger.warn("request logs not written yet; will retry", ["error": .string(error.description),
+                        "queued": .int(queued.count)])
+                }
+            }
+            isFlushing = false
+        }
+    }
+
+    private func replaySpool() {
+        let batch = spool.readBatch(limit: batchSize)
+        guard !batch.isEmpty else { return }
+        isFlushing = true
+        Task { @LoopActor in
+            do {
+                try await store.run { store throws(StoreError) in try store.insertLogs(batch) }
+                spool.consume(batch.count)
+            } catch {
+                retryAt = loop.now + 5_000_000_000
+            }
+            isFlushing = false
+        }
+    }
+
+    /// At shutdown: one last attempt, then whatever is left goes to the spool.
+    func drain() async {
+        while !queued.isEmpty {
+            let batch = Array(queued.prefix(batchSize))
+            do {
+                try await store.run { store throws(StoreError) in try store.insertLogs(batch) }
+                queued.removeFirst(batch.count)
+            } catch {
+                spool.append(queued)
+                logger.warn("database unavailable at shutdown; request logs spooled", ["count": .int(queued.count)])
+                queued.removeAll()
+            }
+        }
+    }
+}

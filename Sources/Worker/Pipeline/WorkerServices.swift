@@ -1,0 +1,65 @@
+import Common
+
+/// Everything the request pipeline of one worker uses, created once at worker start and passed
+/// down: the store thread and what sits in front of it, the upstream client, the providers.
+@LoopActor
+final class WorkerServices {
+    let config: GatewayConfig
+    let loop: EventLoop
+    let logger: Logger
+    let stats: StatsSlot
+    let store: StoreThread
+    let keys: KeyCache
+    let prices: PriceBook
+    let logs: LogWriter
+    let upstream: UpstreamClient
+    let providers: ProviderRegistry
+    private let idPrefix = Secrets.randomHex(bytes: 6)
+    private var idCounter: UInt64 = 0
+
+    init(config: GatewayConfig, loop: EventLoop, logger: Logger, stats: StatsSlot) {
+        self.config = config
+        self.loop = loop
+        self.logger = logger
+        self.stats = stats
+        let databaseURL = config.databaseURL
+        let dataDirectory = config.dataDirectory
+        store = StoreThread { () throws(StoreError) -> any Store in
+            try makeStore(databaseURL: databaseURL, dataDirectory: dataDirectory)
+        }
+        keys = KeyCache(store: store, loop: loop)
+        prices = PriceBook()
+        logs = LogWriter(store: store, loop: loop, logger: logger,
+            spool: LogSpool(dataDirectory: config.dataDirectory, logger: logger))
+        upstream = UpstreamClient(
+            loop: loop, headTimeoutNanos: config.upstreamTimeoutNanos, idleTimeoutNanos: config.upstreamIdleTimeoutNanos)
+        providers = ProviderRegistry(config: config)
+        loop.every(60_000_000_000) { [unowned self] in self.refreshPrices() }
+        refreshPrices()
+    }
+
+    /// A request id unique across workers: a random per-worker prefix and a counter.
+    func newRequestID() -> String {
+        idCounter += 1
+        return "req_\(idPrefix)\(String(idCounter, radix: 16))"
+    }
+
+    /// Hands the request's log row to the batch writer. Requests that never authenticated are
+    /// counted in /metrics but not logged: an unauthenticated flood must not fill the database.
+    func record(_ context: RequestContext, status: Int, errorType: String?) {
+        guard context.identity != nil else { return }
+        logs.append(context.logRecord(status: status, errorType: errorType, now: loop.now))
+    }
+
+    func refreshPrices() {
+        Task { @LoopActor in
+            do throws(StoreError) {
+                let rows = try await store.run { store throws(StoreError) in try store.pricing() }
+                prices.replace(with: rows)
+            } catch {
+                logger.warn("price table not loaded; will retry", ["error": .string(error.description)])
+                loop.schedule(at: loop.now + 5_000_000_000) { [weak self] in self?.refreshPrices() }
+            }
+        }
+    }
+}

@@ -1,0 +1,91 @@
+import Common
+import Foundation
+import Synchronization
+
+/// Runs blocking store calls on a thread of their own, so SQLite's and libpq's waits never stall
+/// the event loop. The pipeline `await`s a call; the thread resumes it, which wakes the loop.
+/// One thread per worker owns the one `Store` connection, so the store is never shared.
+final class StoreThread: Sendable {
+    private let queue = Mutex<[@Sendable (any Store) -> Void]>([])
+    private let signal = DispatchSemaphore(value: 0)
+    private let stopped = Atomic<Bool>(false)
+
+    /// Starts the thread; it opens the store with `open` on first use (and again after a
+    /// failure to open, on the next call).
+    init(open: @escaping @Sendable () throws(StoreError) -> any Store) {
+        let thread = Thread { [self] in self.serve(open: open) }
+        thread.name = "store"
+        thread.start()
+    }
+
+    /// Runs `work` against the store on its thread and returns its result.
+    func run<T: Sendable>(_ work: @escaping @Sendable (any Store) throws(StoreError) -> T) async throws(StoreError) -> T {
+        let result: Result<T, StoreError> = await withCheckedContinuation { continuation in
+            enqueue { store in
+                do throws(StoreError) {
+                    continuation.resume(returning: .success(try work(store)))
+                } catch {
+                    continuation.resume(returning: .failure(error))
+                }
+            }
+        }
+        return try result.get()
+    }
+
+    func stop() {
+        stopped.store(true, ordering: .relaxed)
+        signal.signal()
+    }
+
+    private func enqueue(_ job: @escaping @Sendable (any Store) -> Void) {
+        queue.withLock { $0.append(job) }
+        signal.signal()
+    }
+
+    private func serve(open: @Sendable () throws(StoreError) -> any Store) {
+        var store: (any Store)?
+        var openError: StoreError?
+        while true {
+            signal.wait()
+            let jobs = queue.withLock { jobs -> [@Sendable (any Store) -> Void] in
+                let taken = jobs
+                jobs.removeAll()
+                return taken
+            }
+            for job in jobs {
+                if store == nil {
+                    do {
+                        store = try open()
+                        openError = nil
+                    } catch {
+                        openError = error
+                    }
+                }
+                if let store {
+                    job(store)
+                } else {
+                    job(UnavailableStore(error: openError ?? .unavailable("the database could not be opened")))
+                }
+            }
+            if stopped.load(ordering: .relaxed) && queue.withLock({ $0.isEmpty }) { return }
+        }
+    }
+}
+
+/// Stands in while the database cannot be opened: every call fails with the reason, and the
+/// next call tries to open it again.
+private final class UnavailableStore: Store {
+    let error: StoreError
+    init(error: StoreError) { self.error = error }
+    func migrate() throws(StoreError) -> [String] { throw error }
+    func ping() throws(StoreError) { throw error }
+    func findKey(hash: String) throws(StoreError) -> APIKeyRecord? { throw error }
+    func insertKey(_ key: APIKeyRecord) throws(StoreError) { throw error }
+    func listKeys() throws(StoreError) -> [APIKeyRecord] { throw error }
+    func revokeKey(id: String) throws(StoreError) -> Bool { throw error }
+    func insertLogs(_ logs: [RequestLogRecord]) throws(StoreError) { throw error }
+    func recentLogs(limit: Int) throws(StoreError) -> [RequestLogRecord] { throw error }
+    func usage(groupBy: UsageGrouping, from: Timestamp?, to: Timestamp?) throws(StoreError) -> [UsageRow] { throw error }
+    func pricing() throws(StoreError) -> [ModelPrice] { throw error }
+    func setPrice(_ price: ModelPrice) throws(StoreError) { throw error }
+}

@@ -1,0 +1,276 @@
+import CCurl
+import CGatewayLinux
+import Common
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// libcurl's multi interface driven by the worker's event loop: curl tells us which sockets to
+/// watch (socket callback) and when to wake it (timer callback); we watch them with epoll and
+/// hand every event back. Connections to each provider are kept and reused across requests; TLS
+/// peers are verified. Nothing here blocks the loop.
+@LoopActor
+final class UpstreamClient {
+    private let loop: EventLoop
+    private let multi: UnsafeMutableRawPointer
+    private var transfers: [UnsafeMutableRawPointer: UpstreamTransfer] = [:]
+    private var watched: [Int32: CurlSocket] = [:]
+    private var timerID: Int?
+    private var actionScheduled = false
+    let headTimeoutNanos: UInt64
+    let idleTimeoutNanos: UInt64
+
+    init(loop: EventLoop, headTimeoutNanos: UInt64, idleTimeoutNanos: UInt64) {
+        Self.globalInit
+        self.loop = loop
+        self.headTimeoutNanos = headTimeoutNanos
+        self.idleTimeoutNanos = idleTimeoutNanos
+        multi = curl_multi_init()!
+        let me = Unmanaged.passUnretained(self).toOpaque()
+        _ = ccurl_multi_setopt_socket(multi, curlSocketCallback)
+        _ = ccurl_multi_setopt_ptr(multi, CURLMOPT_SOCKETDATA, me)
+        _ = ccurl_multi_setopt_timer(multi, curlTimerCallback)
+        _ = ccurl_multi_setopt_ptr(multi, CURLMOPT_TIMERDATA, me)
+        _ = ccurl_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, 512)
+        loop.every(100_000_000) { [unowned self] in self.enforceDeadlines() }
+    }
+
+    /// curl_global_init is not thread-safe; it runs once, before any transfer.
+    private static let globalInit: Void = { _ = curl_global_init(Int(CURL_GLOBAL_DEFAULT)) }()
+
+    var activeTransfers: Int { transfers.count }
+
+    /// Starts `request`; the returned transfer reports its head, body and end.
+    func start(_ request: UpstreamRequest, maxBodyBytes: Int = 64 << 20) -> UpstreamTransfer {
+        let transfer = UpstreamTransfer(
+            request: request, now: loop.now, headTimeoutNanos: headTimeoutNanos, idleTimeoutNanos: idleTimeoutNanos,
+            maxBodyBytes: maxBodyBytes)
+        guard let easy = curl_easy_init() else {
+            transfer.finish(.connection("could not create a transfer"))
+            return transfer
+        }
+        transfer.easy = easy
+        let me = Unmanaged.passUnretained(transfer).toOpaque()
+        _ = ccurl_easy_setopt_str(easy, CURLOPT_URL, request.url)
+        _ = ccurl_easy_setopt_long(easy, CURLOPT_NOSIGNAL, 1)
+        _ = ccurl_easy_setopt_long(easy, CURLOPT_POST, 1)
+        _ = ccurl_easy_setopt_off(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(request.body.count))
+        request.body.withUnsafeBufferPointer { buffer in
+            // COPYPOSTFIELDS copies: the body need not outlive this call.
+            _ = ccurl_easy_setopt_ptr(easy, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: buffer.baseAddress))
+        }
+        var list: UnsafeMutablePointer<curl_slist>?
+        for header in request.headers { list = curl_slist_append(list, "\(header.name): \(header.value)") }
+        list = curl_slist_append(list, "Expect:")  // no 100-continue round trip
+        transfer.headerList = list
+        _ = ccurl_easy_setopt_ptr(easy, CURLOPT_HTTPHEADER, UnsafeMutableRawPointer(list))
+        _ = ccurl_easy_setopt_write(easy, curlWriteCallback)
+        _ = ccurl_easy_setopt_ptr(easy, CURLOPT_WRITEDATA, me)
+        _ = ccurl_easy_setopt_header(easy, curlHeaderCallback)
+        _ = ccurl_easy_setopt_ptr(easy, CURLOPT_HEADERDATA, me)
+        _ = ccurl_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, Int(min(headTimeoutNanos, 10_000_000_000) / 1_000_000))
+        _ = ccurl_easy_setopt_long(easy, CURLOPT_TCP_KEEPALIVE, 1)
+        _ = ccurl_easy_setopt_long(easy, CURLOPT_TCP_NODELAY, 1)
+        _ = ccurl_easy_setopt_long(easy, CURLOPT_FOLLOWLOCATION, 0)
+        transfers[easy] = transfer
+        _ = curl_multi_add_handle(multi, easy)
+        scheduleAction()
+        return transfer
+    }
+
+    /// Stops a transfer at once (the client went away); its connection is closed, not reused.
+    func cancel(_ transfer: UpstreamTransfer) {
+        guard !transfer.isComplete else { return }
+        end(transfer, failure: .cancelled)
+    }
+
+    /// Lets a paused stream flow again.
+    func resume(_ transfer: UpstreamTransfer) {
+        transfer.pauseRequested = false
+        guard transfer.isPaused, let easy = transfer.easy else { return }
+        transfer.isPaused = false
+        loop.runSoon { [weak self] in
+            _ = curl_easy_pause(easy, CURLPAUSE_CONT)
+            self?.afterAction()
+        }
+    }
+
+    // MARK: - libcurl callbacks (on the loop thread, from inside curl_multi_socket_action)
+
+    fileprivate func watch(fd: Int32, what: Int32) {
+        if what == CURL_POLL_REMOVE {
+            if watched.removeValue(forKey: fd) != nil { loop.unregister(fd) }
+            return
+        }
+        var events: UInt32 = 0
+        if what == CURL_POLL_IN || what == CURL_POLL_INOUT { events |= CGL_EPOLLIN }
+        if what == CURL_POLL_OUT || what == CURL_POLL_INOUT { events |= CGL_EPOLLOUT }
+        if watched[fd] != nil {
+            loop.modify(fd, events: events)
+        } else {
+            let socket = CurlSocket(fd: fd, client: self)
+            watched[fd] = socket
+            try? loop.register(fd, events: events, handler: socket)
+        }
+    }
+
+    fileprivate func setTimer(milliseconds: Int) {
+        if let timerID { loop.cancel(timer: timerID) }
+        timerID = nil
+        guard milliseconds >= 0 else { return }
+        timerID = loop.schedule(at: loop.now + UInt64(milliseconds) * 1_000_000) { [weak self] in
+            guard let self else { return }
+            self.timerID = nil
+            self.socketAction(fd: CURL_SOCKET_TIMEOUT, flags: 0)
+        }
+    }
+
+    // MARK: - Driving curl
+
+    fileprivate func socketAction(fd: Int32, flags: Int32) {
+        var running: Int32 = 0
+        _ = curl_multi_socket_action(multi, fd, flags, &running)
+        afterAction()
+    }
+
+    private func scheduleAction() {
+        guard !actionScheduled else { return }
+        actionScheduled = true
+        loop.runSoon { [weak self] in
+            guard let self else { return }
+            self.actionScheduled = false
+            self.socketAction(fd: CURL_SOCKET_TIMEOUT, flags: 0)
+        }
+    }
+
+    /// Collects finished transfers and applies the pauses streams asked for.
+    private func afterAction() {
+        var left: Int32 = 0
+        while let message = ccurl_multi_info_read(multi, &left) {
+            guard ccurl_msg_is_done(message) != 0, let easy = message.pointee.easy_handle,
+                let transfer = transfers[easy]
+            else { continue }
+            let code = ccurl_msg_result(message)
+            end(transfer, failure: code == CURLE_OK ? nil : Self.failure(for: code, transfer: transfer))
+        }
+        for transfer in transfers.values where transfer.pauseRequested && !transfer.isPaused {
+            if let easy = transfer.easy {
+                transfer.isPaused = true
+                _ = curl_easy_pause(easy, CURLPAUSE_RECV)
+            }
+        }
+    }
+
+    private func end(_ transfer: UpstreamTransfer, failure: UpstreamFailure?) {
+        if let easy = transfer.easy {
+            transfers[easy] = nil
+            _ = curl_multi_remove_handle(multi, easy)
+            curl_easy_cleanup(easy)
+            transfer.easy = nil
+        }
+        if let list = transfer.headerList {
+            curl_slist_free_all(list)
+            transfer.headerList = nil
+        }
+        transfer.finish(failure)
+    }
+
+    private func enforceDeadlines() {
+        let now = loop.now
+        for transfer in Array(transfers.values) {
+            if !transfer.headReceived && now > transfer.headDeadline {
+                end(transfer, failure: .timeout)
+            } else if transfer.headReceived && !transfer.isPaused && now > transfer.lastActivity + transfer.idleTimeoutNanos {
+                end(transfer, failure: .idleTimeout)
+            }
+        }
+    }
+
+    private static func failure(for code: CURLcode, transfer: UpstreamTransfer) -> UpstreamFailure {
+        if transfer.failure == .tooLarge { return .tooLarge }
+        switch code {
+        case CURLE_OPERATION_TIMEDOUT: return transfer.headReceived ? .idleTimeout : .timeout
+        case CURLE_COULDNT_CONNECT: return .connection("connection refused")
+        case CURLE_COULDNT_RESOLVE_HOST: return .connection("host name not found")
+        case CURLE_RECV_ERROR, CURLE_SEND_ERROR, CURLE_GOT_NOTHING: return .connection("connection reset")
+        case CURLE_PARTIAL_FILE: return .connection("response cut short")
+        case CURLE_SSL_CONNECT_ERROR, CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CACERT_BADFILE:
+            return .connection("TLS handshake failed")
+        default: return .connection(String(cString: curl_easy_strerror(code)))
+        }
+    }
+}
+
+/// A socket curl asked us to watch.
+@LoopActor
+private final class CurlSocket: EventHandler {
+    let fd: Int32
+    unowned let client: UpstreamClient
+
+    init(fd: Int32, client: UpstreamClient) {
+        self.fd = fd
+        self.client = client
+    }
+
+    func handleEvent(_ events: UInt32) {
+        var flags: Int32 = 0
+        if events & CGL_EPOLLIN != 0 || events & CGL_EPOLLHUP != 0 { flags |= CURL_CSELECT_IN }
+        if events & CGL_EPOLLOUT != 0 { flags |= CURL_CSELECT_OUT }
+        if events & CGL_EPOLLERR != 0 { flags |= CURL_CSELECT_ERR }
+        client.socketAction(fd: fd, flags: flags)
+    }
+}
+
+// MARK: - C entry points (libcurl calls these on the loop thread)
+
+private func curlSocketCallback(
+    _ easy: UnsafeMutableRawPointer?, _ fd: curl_socket_t, _ what: Int32, _ userp: UnsafeMutableRawPointer?,
+    _ socketp: UnsafeMutableRawPointer?
+) -> Int32 {
+    guard let userp else { return 0 }
+    let address = UInt(bitPattern: userp)
+    LoopActor.assumeIsolated {
+        Unmanaged<UpstreamClient>.fromOpaque(UnsafeMutableRawPointer(bitPattern: address)!).takeUnretainedValue().watch(fd: fd, what: what)
+    }
+    return 0
+}
+
+private func curlTimerCallback(_ multi: UnsafeMutableRawPointer?, _ milliseconds: Int, _ userp: UnsafeMutableRawPointer?) -> Int32 {
+    guard let userp else { return 0 }
+    let address = UInt(bitPattern: userp)
+    LoopActor.assumeIsolated {
+        Unmanaged<UpstreamClient>.fromOpaque(UnsafeMutableRawPointer(bitPattern: address)!).takeUnretainedValue().setTimer(milliseconds: milliseconds)
+    }
+    return 0
+}
+
+private func curlWriteCallback(
+    _ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int, _ userp: UnsafeMutableRawPointer?
+) -> Int {
+    guard let userp, let data else { return 0 }
+    let address = UInt(bitPattern: userp)
+    let length = size * count
+    let bytes = Array(UnsafeRawBufferPointer(start: data, count: length).bindMemory(to: UInt8.self))
+    let accepted = LoopActor.assumeIsolated { () -> Bool in
+        let transfer = Unmanaged<UpstreamTransfer>.fromOpaque(UnsafeMutableRawPointer(bitPattern: address)!).takeUnretainedValue()
+        transfer.lastActivity = cgl_monotonic_ns()
+        return transfer.receivedBody(bytes)
+    }
+    return accepted ? length : 0
+}
+
+private func curlHeaderCallback(
+    _ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int, _ userp: UnsafeMutableRawPointer?
+) -> Int {
+    guard let userp, let data else { return 0 }
+    let address = UInt(bitPattern: userp)
+    let length = size * count
+    let line = String(decoding: UnsafeRawBufferPointer(start: data, count: length), as: UTF8.self)
+    LoopActor.assumeIsolated {
+        let transfer = Unmanaged<UpstreamTransfer>.fromOpaque(UnsafeMutableRawPointer(bitPattern: address)!).takeUnretainedValue()
+        transfer.lastActivity = cgl_monotonic_ns()
+        transfer.receivedHeaderLine(line)
+    }
+    return length
+}
