@@ -4,6 +4,7 @@ reply planner and small text helpers.  Standard library only."""
 import hashlib
 import itertools
 import json
+import os
 import time
 
 # --------------------------------------------------------------------------
@@ -71,12 +72,14 @@ def hdr(name, value):
 _ALPHABET = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _B62 = bytes(_ALPHABET[b % 62] for b in range(256))
 _counter = itertools.count(1)
+# ids are unique across restarts too (a gateway may store upstream ids)
+_SEED = b"%d:%d:" % (time.time_ns(), os.getpid())
 
 
 def next_id(prefix, width=24):
-    """prefix + `width` base62 characters derived from a process-wide counter
-    (looks random, is reproducible run to run, costs ~1us)."""
-    digest = hashlib.blake2b(b"%d" % next(_counter), digest_size=max(width, 1)).digest()
+    """prefix + `width` base62 characters from a counter hashed with a
+    per-process seed: looks random, never repeats, costs ~1us."""
+    digest = hashlib.blake2b(_SEED + b"%d" % next(_counter), digest_size=max(width, 1)).digest()
     return prefix + digest.translate(_B62).decode()[:width]
 
 

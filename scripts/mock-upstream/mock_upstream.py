@@ -28,7 +28,7 @@ import anthropic_api  # noqa: E402
 import faults  # noqa: E402
 import gemini_api  # noqa: E402
 import openai_api  # noqa: E402
-from common import Response, Stream, dumps, split_model  # noqa: E402
+from common import Response, Stream, split_model  # noqa: E402
 
 REASONS = {
     100: "Continue", 200: "OK", 201: "Created", 204: "No Content", 400: "Bad Request",
@@ -307,16 +307,18 @@ class Server:
         stats["streams_active"] += 1
         outcome = "completed"
         try:
-            writer.write(b"".join((
+            # the head goes out with the first event (if any) in one write
+            head = b"".join((
                 status_line(stream.status), date_header(), stream.headers,
                 b"transfer-encoding: chunked\r\n",
-                b"\r\n" if keep_alive else b"connection: close\r\n\r\n")))
+                b"\r\n" if keep_alive else b"connection: close\r\n\r\n"))
             delay = fault.get("chunk_delay_ms", 0) / 1000.0
             cut = fault.get("cut_after_chunks")
             err_after = fault.get("stream_error_after")
             transport = writer.transport
-            for i, ev in enumerate(stream.events):
-                if i > 0 and delay > 0:
+            events = stream.events
+            for i in range(len(events) + 1):
+                if i > 0 and delay > 0 and i < len(events):
                     if not await self.sleep_watch(reader, delay):
                         outcome = "cancelled"
                         raise Disconnected
@@ -324,20 +326,33 @@ class Server:
                     outcome = "cancelled"
                     raise Disconnected
                 if err_after is not None and i == err_after:
-                    writer.write(b"%x\r\n%s\r\n" % (len(stream.error_event), stream.error_event))
+                    ev = stream.error_event
                     outcome = "errored"
-                    break
-                if cut is not None and i == cut:
+                elif cut is not None and i == cut:
+                    if head:
+                        writer.write(head)
                     await writer.drain()
                     outcome = "cut"
                     writer.close()
                     raise Disconnected
-                writer.write(b"%x\r\n%s\r\n" % (len(ev), ev))
+                elif i == len(events):
+                    break
+                else:
+                    ev = events[i]
+                frame = b"%x\r\n%s\r\n" % (len(ev), ev)
+                if head:
+                    frame = head + frame
+                    head = None
+                writer.write(frame)
+                if outcome == "errored":
+                    break
                 try:
                     await writer.drain()
                 except (ConnectionError, OSError):
                     outcome = "cancelled"
                     raise Disconnected
+            if head:
+                writer.write(head)
             if stream.trailer:
                 writer.write(b"%x\r\n%s\r\n" % (len(stream.trailer), stream.trailer))
             writer.write(b"0\r\n\r\n")

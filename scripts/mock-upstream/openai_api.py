@@ -320,6 +320,15 @@ def _usage(p):
 
 _FINISH = {"stop": "stop", "length": "length", "tool": "tool_calls"}
 
+_TEXT_TEMPLATE = (
+    '{"id":"%s","object":"chat.completion","created":%d,"model":%s,"choices":[{"index":0,'
+    '"message":{"role":"assistant","content":%s,"refusal":null,"annotations":[]},'
+    '"logprobs":null,"finish_reason":"%s"}],"usage":{"prompt_tokens":%d,"completion_tokens":%d,'
+    '"total_tokens":%d,"prompt_tokens_details":{"cached_tokens":%d,"audio_tokens":0},'
+    '"completion_tokens_details":{"reasoning_tokens":%d,"audio_tokens":0,'
+    '"accepted_prediction_tokens":0,"rejected_prediction_tokens":0}},'
+    '"service_tier":"default","system_fingerprint":"' + FINGERPRINT + '"}')
+
 
 def chat(req, body, model, fault, strict):
     err = validate(body, strict)
@@ -331,6 +340,9 @@ def chat(req, body, model, fault, strict):
     if not isinstance(n, int) or n < 1 or n > 128:
         return error(400, "%s is not valid under any of the given schemas - 'n'" % n,
                      "invalid_request_error", "n")
+    if n > 1:                       # every choice is billed
+        p.completion_tokens *= n
+        p.reasoning_tokens *= n
     cid = next_id("chatcmpl-", 29)
     created = now()
     finish = _FINISH[p.finish]
@@ -338,6 +350,16 @@ def chat(req, body, model, fault, strict):
               "function": {"name": name, "arguments": dumps(args)}}
              for name, args in p.tool_calls]
     if not body.get("stream"):
+        rid = next_id("req_", 32)
+        regen = [(cid.encode(), "chatcmpl-", 29), (rid.encode(), "req_", 32),
+                 (b'"created":%d' % created, None, None)]
+        if n == 1 and not calls:
+            # hot path: same bytes as dumps(obj) below, without building the object
+            data = _TEXT_TEMPLATE % (cid, created, dumps(model), dumps(p.text), finish,
+                                     p.prompt_tokens, p.completion_tokens,
+                                     p.prompt_tokens + p.completion_tokens, p.cached_tokens,
+                                     p.reasoning_tokens)
+            return Response(200, _OK_STATIC + _req_id(rid), data.encode(), regen)
         message = {"role": "assistant", "content": p.text, "refusal": None, "annotations": []}
         if calls:
             message["tool_calls"] = calls
@@ -346,9 +368,6 @@ def chat(req, body, model, fault, strict):
                             "finish_reason": finish} for i in range(n)],
                "usage": _usage(p), "service_tier": "default",
                "system_fingerprint": FINGERPRINT}
-        rid = next_id("req_", 32)
-        regen = [(cid.encode(), "chatcmpl-", 29), (rid.encode(), "req_", 32),
-                 (b'"created":%d' % created, None, None)]
         regen.extend((c["id"].encode(), "call_", 24) for c in calls)
         return Response(200, _OK_STATIC + _req_id(rid), dumps(obj).encode(), regen)
 

@@ -54,7 +54,11 @@ final class ChatCompletionHandler {
         case .success(let status) where !(200...299).contains(status):
             let body = (try? await transfer.completion().get()) ?? []
             var error = provider.translateError(status: status, headers: transfer.headers, body: body)
-            if status == 429, let retry = transfer.header("retry-after") { error.retryAfter = retry }
+            if status == 429, let retry = transfer.header("retry-after"), !retry.isEmpty, retry.count <= 6,
+                retry.allSatisfy(\.isASCII), retry.allSatisfy(\.isNumber)
+            {
+                error.retryAfter = retry
+            }
             throw error
         case .success:
             break

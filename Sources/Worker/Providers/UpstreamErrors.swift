@@ -12,8 +12,11 @@ enum UpstreamErrors {
         let name = provider.displayName
         let text = message.map { "\(name): \($0.prefix(2000))" } ?? "\(name) answered HTTP \(status)."
         let clientStatus = (400...599).contains(status) ? status : 502
+        // The type follows the status, the same for every provider (OpenAI itself is not
+        // consistent: its 401s say invalid_request_error); the provider's own code is kept.
+        _ = type
         return GatewayError(
-            status: clientStatus, type: type ?? defaultType(status: status), code: code ?? defaultCode(status: status),
+            status: clientStatus, type: defaultType(status: clientStatus), code: code ?? defaultCode(status: status),
             param: param, message: text, retryable: retryable)
     }
 

@@ -117,10 +117,13 @@ final class UpstreamTransfer {
 }
 
 extension Substring {
+    /// The text without surrounding spaces, tabs, CR and LF (scalar by scalar: "\r\n" is one
+    /// Character in Swift, so a Character-based trim would miss it).
     func trimmingCharacters() -> String {
-        var slice = self[...]
-        while let first = slice.first, first == " " || first == "\t" { slice.removeFirst() }
-        while let last = slice.last, last == " " || last == "\t" || last == "\r" || last == "\n" { slice.removeLast() }
-        return String(slice)
+        var scalars = unicodeScalars[...]
+        let space: (Unicode.Scalar) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\n" }
+        while let first = scalars.first, space(first) { scalars.removeFirst() }
+        while let last = scalars.last, space(last) { scalars.removeLast() }
+        return String(String.UnicodeScalarView(scalars))
     }
 }

@@ -12,6 +12,9 @@ final class GatewayProcess {
     let port: Int
     let directory: URL
     let logURL: URL
+    /// Objects that must live as long as this gateway (its mock upstream): Swift may end a
+    /// local's life at its last use, which for a mock is often before the gateway needs it.
+    var companions: [AnyObject] = []
 
     /// The binary built with the tests: beside the test bundle in `.build/<triple>/debug`.
     static var binaryPath: String {

@@ -73,6 +73,18 @@ final class TestConnection {
         return try readResponse()
     }
 
+    /// Sends any request with a body (Content-Length framing) and reads its response.
+    func request(
+        _ method: String, _ path: String, headers: [String] = [], body: String? = nil
+    ) throws -> TestResponse {
+        let bytes = Array((body ?? "").utf8)
+        var head = "\(method) \(path) HTTP/1.1\r\nHost: test\r\n"
+        for header in headers { head += header + "\r\n" }
+        if body != nil || method == "POST" || method == "PUT" { head += "Content-Length: \(bytes.count)\r\n" }
+        try send(Array((head + "\r\n").utf8) + bytes)
+        return try readResponse(headRequest: method == "HEAD")
+    }
+
     /// Reads one response (Content-Length, chunked with trailers, or until close).
     func readResponse(headRequest: Bool = false) throws -> TestResponse {
         let headEnd = try readUntil([13, 10, 13, 10])
@@ -170,6 +182,20 @@ final class TestConnection {
         let count = recv(fd, &byte, 1, 0)
         return count == 0 || (count < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
     }
+}
+
+/// One request with a body on a fresh connection.
+func call(
+    port: Int, _ method: String, _ path: String, headers: [String] = [], body: String? = nil, timeout: Int = 10
+) throws -> TestResponse {
+    let connection = try TestConnection(port: port, timeoutSeconds: timeout)
+    return try connection.request(method, path, headers: headers + ["Connection: close"], body: body)
+}
+
+extension TestResponse {
+    /// The body parsed as a JSON object (empty when it is not one).
+    var json: [String: Any] { (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] ?? [:] }
+    var error: [String: Any] { json["error"] as? [String: Any] ?? [:] }
 }
 
 /// One request on a fresh connection.

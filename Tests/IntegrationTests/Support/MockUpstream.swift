@@ -1,0 +1,58 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The repository's mock provider (scripts/mock-upstream), speaking OpenAI's, Anthropic's and
+/// Gemini's real wire formats, with fault injection. Started per test on its own port.
+final class MockUpstream {
+    let process = Process()
+    let port: Int
+
+    static var repositoryRoot: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent()
+    }
+
+    init() throws {
+        port = freePort()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [
+            "python3", Self.repositoryRoot.appendingPathComponent("scripts/mock-upstream/mock_upstream.py").path,
+            "--port", String(port), "--host", "127.0.0.1",
+        ]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let ready = eventually(timeout: 10) { (try? call(port: port, "GET", "/__mock/health").status) == 200 }
+        guard ready else { throw GatewayTestError.notServing("the mock upstream did not start") }
+    }
+
+    deinit {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+    }
+
+    /// The variables that point a gateway at this mock for every provider.
+    var environment: [String: String] {
+        [
+            "OPENAI_API_KEY": "sk-mock-openai", "OPENAI_BASE_URL": "http://127.0.0.1:\(port)/v1",
+            "ANTHROPIC_API_KEY": "sk-ant-mock", "ANTHROPIC_BASE_URL": "http://127.0.0.1:\(port)",
+            "GEMINI_API_KEY": "gemini-mock-key", "GEMINI_BASE_URL": "http://127.0.0.1:\(port)",
+        ]
+    }
+
+    /// Queues faults (see scripts/mock-upstream: status, delay_ms, reset, cut_after_chunks, …).
+    func inject(_ json: String) throws {
+        let response = try call(port: port, "POST", "/__mock/faults", headers: ["Content-Type: application/json"], body: json)
+        precondition(response.status == 200, "mock refused the fault: \(response.text)")
+    }
+
+    /// The requests the mock received, oldest first.
+    func requests() throws -> [[String: Any]] {
+        (try call(port: port, "GET", "/__mock/requests").json["requests"] as? [[String: Any]]) ?? []
+    }
+
+    func stats() throws -> [String: Any] { try call(port: port, "GET", "/__mock/stats").json }
+}
