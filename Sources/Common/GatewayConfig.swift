@@ -33,6 +33,8 @@ public struct GatewayConfig: Sendable, Equatable {
     public var adminToken: String?
     /// Requests per minute for keys without a limit of their own.
     public var rateLimitRPM: Int
+    /// Failover and per-provider settings from the GATEWAY_CONFIG file (defaults when unset).
+    public var routing: RoutingConfig
     /// The variables this value was made from, so a worker can be given exactly the same input.
     public var variables: [String: String]
 
@@ -68,6 +70,8 @@ public struct GatewayConfig: Sendable, Equatable {
             databaseURL: try reader.databaseURL("DATABASE_URL"),
             adminToken: try reader.secret("ADMIN_TOKEN", minimumLength: 16),
             rateLimitRPM: try reader.integer("RATE_LIMIT_RPM", default: 100, range: 1...1_000_000_000),
+            routing: try reader.value("GATEWAY_CONFIG").map { path throws(ConfigError) in try RoutingConfig.load(path: path) }
+                ?? RoutingConfig(),
             variables: variables
         )
     }
@@ -90,6 +94,8 @@ public struct GatewayConfig: Sendable, Equatable {
             "DATABASE_URL=\(databaseURL.map(Self.maskPassword) ?? "(unset: SQLite at \(dataDirectory)/gateway.db)")",
             "ADMIN_TOKEN=\(adminToken == nil ? "(unset: admin API off)" : "********")",
             "RATE_LIMIT_RPM=\(rateLimitRPM)",
+            "GATEWAY_CONFIG=\(variables["GATEWAY_CONFIG"] ?? "(unset: built-in failover)")",
+            "failover: \(routing.failoverEnabled ? "on" : "off"), max_attempts \(routing.maxAttempts), \(routing.chains.count) explicit chain(s)",
         ]
     }
 

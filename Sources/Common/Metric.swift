@@ -38,6 +38,35 @@ public enum Metric {
     public static let bytesOut = bytesIn + 1
     public static let connectionsAccepted = bytesOut + 1
 
+    /// Upstream attempts by provider (openai, anthropic, gemini) and outcome.
+    public static let upstreamBase = 64
+    public static let providers = ["openai", "anthropic", "gemini"]
+    public enum UpstreamOutcome: Int, CaseIterable, Sendable {
+        case ok, rateLimited, serverError, clientError, timeout, connectionError
+        public var label: String {
+            switch self {
+            case .ok: "ok"
+            case .rateLimited: "429"
+            case .serverError: "5xx"
+            case .clientError: "4xx"
+            case .timeout: "timeout"
+            case .connectionError: "connection_error"
+            }
+        }
+    }
+    public static let failovers = upstreamBase + providers.count * UpstreamOutcome.allCases.count  // 82
+    /// Cost by provider in units of 10^-12 USD (Decimal12's units), so sums stay exact.
+    public static let costBase = failovers + 1
+    /// Tokens by provider and kind (prompt, completion, cached).
+    public static let tokensBase = costBase + providers.count
+    public static let tokenKinds = ["prompt", "completion", "cached"]
+
+    public static func upstream(provider: Int, outcome: UpstreamOutcome) -> Int {
+        upstreamBase + provider * UpstreamOutcome.allCases.count + outcome.rawValue
+    }
+
+    public static func tokens(provider: Int, kind: Int) -> Int { tokensBase + provider * tokenKinds.count + kind }
+
     public static func requests(_ route: Route, status: Int) -> Int {
         let codeClass = min(max(status / 100, 1), 5) - 1
         return requestsBase + route.rawValue * codeClasses + codeClass

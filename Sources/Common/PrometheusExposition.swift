@@ -34,6 +34,26 @@ public enum PrometheusExposition {
         counter(&out, "llm0_http_received_bytes_total", "Bytes of HTTP requests received.",
             snapshot.counter(Metric.bytesIn))
         counter(&out, "llm0_http_sent_bytes_total", "Bytes of HTTP responses sent.", snapshot.counter(Metric.bytesOut))
+        family(&out, "llm0_upstream_requests_total", "counter", "Attempts sent to providers, by outcome.")
+        for (index, provider) in Metric.providers.enumerated() {
+            for outcome in Metric.UpstreamOutcome.allCases {
+                let value = snapshot.counter(Metric.upstream(provider: index, outcome: outcome))
+                out += "llm0_upstream_requests_total{provider=\"\(provider)\",outcome=\"\(outcome.label)\"} \(value)\n"
+            }
+        }
+        counter(&out, "llm0_failovers_total", "Times a request moved on to another provider.",
+            snapshot.counter(Metric.failovers))
+        family(&out, "llm0_cost_usd_total", "counter", "Cost of answered requests in USD, by provider.")
+        for (index, provider) in Metric.providers.enumerated() {
+            out += "llm0_cost_usd_total{provider=\"\(provider)\"} \(formatPico(snapshot.counter(Metric.costBase + index)))\n"
+        }
+        family(&out, "llm0_tokens_total", "counter", "Tokens of answered requests, by provider and kind.")
+        for (index, provider) in Metric.providers.enumerated() {
+            for (kindIndex, kind) in Metric.tokenKinds.enumerated() {
+                let value = snapshot.counter(Metric.tokens(provider: index, kind: kindIndex))
+                out += "llm0_tokens_total{provider=\"\(provider)\",kind=\"\(kind)\"} \(value)\n"
+            }
+        }
         gauge(&out, "llm0_workers", "Worker processes of the current generation that serve.", snapshot.workersUp)
         counter(&out, "llm0_worker_restarts_total", "Workers replaced after they died unexpectedly.",
             snapshot.workerRestarts)
@@ -58,6 +78,15 @@ public enum PrometheusExposition {
 
     static func formatBound(_ bound: Double) -> String {
         bound == bound.rounded() && bound >= 1 ? String(Int(bound)) : String(bound)
+    }
+
+    /// 10^-12 USD units as a plain decimal.
+    static func formatPico(_ units: UInt64) -> String {
+        let fraction = String(units % 1_000_000_000_000)
+        var text = "\(units / 1_000_000_000_000).\(String(repeating: "0", count: 12 - fraction.count))\(fraction)"
+        while text.hasSuffix("0") { text.removeLast() }
+        if text.hasSuffix(".") { text.removeLast() }
+        return text
     }
 
     /// Microseconds as seconds in plain decimal notation (Prometheus accepts either; this stays exact).

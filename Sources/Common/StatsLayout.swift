@@ -10,7 +10,7 @@
 /// offset or count below means bumping `version`: a worker refuses a segment of another version.
 public enum StatsLayout {
     public static let magic: UInt64 = 0x314D_4853_304D_4C4C  // "LLM0SHM1" little-endian
-    public static let version: UInt64 = 1
+    public static let version: UInt64 = 2
     public static let headerSize = 512
     public static let counterCount = Metric.capacity
     public static let countersSize = counterCount * 8
@@ -37,6 +37,23 @@ public enum StatsLayout {
         public static let workersUp = 9
         public static let generation = 10
         public static let workersWanted = 11
+        /// Provider health (see `ProviderHealthWord`): `providerHealthWords` words per provider.
+        public static let providerHealthBase = 16
+        public static let providerHealthWords = 8
+        public static let providerCount = 3
+    }
+
+    /// Words of one provider's health block, shared by every worker so they act as one.
+    public enum ProviderHealthWord {
+        /// Monotonic nanoseconds before which nobody calls the provider (its Retry-After).
+        public static let blockedUntil = 0
+        /// Monotonic nanoseconds until which the circuit is open (the provider keeps failing).
+        public static let openUntil = 1
+        public static let consecutiveFailures = 2
+        /// When the half-open probe in flight started; 0 when none is.
+        public static let probeStartedAt = 3
+        /// The cooldown the circuit opens for next; doubles while probes fail.
+        public static let cooldownNanos = 4
     }
 
     /// Slot state words (index into the slot as UInt64s).

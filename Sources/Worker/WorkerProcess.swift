@@ -65,7 +65,7 @@ final class WorkerProcess {
         self.slot = stats.slot(slot)
         loop = try EventLoop()
         server = HTTPServerContext(loop: loop, config: config, stats: self.slot, logger: logger)
-        services = WorkerServices(config: config, loop: loop, logger: logger, stats: self.slot)
+        services = WorkerServices(config: config, loop: loop, logger: logger, stats: self.slot, shared: stats)
         server.responder = Router(stats: stats, server: server, services: services)
 
         signals = try SignalReader(signals: [SIGTERM, SIGINT, SIGQUIT, SIGHUP]) { [unowned self] signal in

@@ -1,7 +1,7 @@
 import Common
 
-/// `POST /v1/chat/completions`: authenticate, validate, route to the provider of the model,
-/// translate there and back (streaming chunk by chunk), price, log. Runs as a task on the loop.
+/// `POST /v1/chat/completions`: authenticate, validate, then try the failover chain of
+/// providers until one answers (streaming chunk by chunk), price, log. Runs as a task on the loop.
 @LoopActor
 final class ChatCompletionHandler {
     private let services: WorkerServices
@@ -35,64 +35,52 @@ final class ChatCompletionHandler {
                 status: 404, type: "invalid_request_error", code: "model_not_found", param: "model",
                 message: "The model '\(request.model.prefix(100))' is not known to the gateway. Use a gpt-*, o1/o3/o4*, chatgpt-*, claude-* or gemini-* model, or name the provider: openai/…, anthropic/…, gemini/….")
         }
-        guard let provider = services.providers.translator(for: providerID),
-            let credentials = services.providers.credentials(for: providerID)
-        else {
+        // A model whose own provider is not configured is refused, never silently served elsewhere.
+        guard services.providers.credentials(for: providerID) != nil else {
             throw GatewayError.serviceUnavailable(
                 "The model '\(model.prefix(100))' is served by \(providerID.displayName), which is not configured: set \(providerID.apiKeyVariable).",
                 code: "provider_not_configured")
         }
-        context.provider = providerID
-        context.model = model
-        let upstreamRequest = try provider.makeRequest(request, model: model, stream: request.stream, credentials: credentials)
-        context.attempts += 1
-        let transfer = services.upstream.start(upstreamRequest)
-        exchange.onCancel = { [services] in services.upstream.cancel(transfer) }
-        switch await transfer.responseHead() {
-        case .failure(let failure):
-            throw failure.gatewayError(provider: providerID)
-        case .success(let status) where !(200...299).contains(status):
-            let body = (try? await transfer.completion().get()) ?? []
-            var error = provider.translateError(status: status, headers: transfer.headers, body: body)
-            if status == 429, let retry = transfer.header("retry-after"), !retry.isEmpty, retry.count <= 6,
-                retry.allSatisfy(\.isASCII), retry.allSatisfy(\.isNumber)
-            {
-                error.retryAfter = retry
+        let failover = exchange.request.headers.first("X-LLM0-Failover")?.lowercased() != "off"
+        let chain = services.planner.chain(
+            for: AttemptStep(provider: providerID, model: model), requestedModel: request.model,
+            enabled: services.providers.enabled, failover: failover)
+        var errors: [GatewayError] = []
+        var soonest: UInt64?
+        for (index, step) in chain.enumerated() {
+            if exchange.isCancelled { throw UpstreamFailure.cancelled.gatewayError(provider: step.provider) }
+            let availability = services.health.availability(step.provider, now: services.loop.now)
+            if case .unavailable(let until) = availability {
+                soonest = min(soonest ?? until, until)
+                continue
             }
+            if context.attempts > 0 { services.stats.add(Metric.failovers) }
+            context.attempts += 1
+            context.provider = step.provider
+            context.model = step.model
+            let attempt = UpstreamAttempt(services: services, exchange: exchange, request: request, step: step,
+                isProbe: availability == .probe, isFirst: index == 0)
+            switch await attempt.run(context: &context) {
+            case .answered:
+                return
+            case .failed(let error):
+                errors.append(error)
+                guard error.retryable else { throw error }
+            }
+        }
+        guard var last = errors.last else {
+            // Every provider of the chain is cooling down: say so at once instead of waiting.
+            var error = GatewayError.serviceUnavailable(
+                "Every provider that can serve '\(request.model.prefix(100))' is temporarily unavailable; retry shortly.",
+                code: "providers_unavailable")
+            if let soonest { error.retryAfter = String(max(1, (soonest &- services.loop.now + 999_999_999) / 1_000_000_000)) }
             throw error
-        case .success:
-            break
         }
-        let translation = TranslationContext(
-            requestID: context.requestID, model: model, created: Int(Timestamp.now().millisecondsSinceEpoch / 1000),
-            includeUsage: request.includeUsage)
-        if request.stream {
-            await StreamRelay(services: services, exchange: exchange, transfer: transfer, provider: provider)
-                .relay(translation: translation, context: &context)
-        } else {
-            let body: [UInt8]
-            switch await transfer.completion() {
-            case .failure(let failure): throw failure.gatewayError(provider: providerID)
-            case .success(let bytes): body = bytes
-            }
-            let answer = try provider.translateResponse(body, context: translation)
-            context.model = answer.model
-            context.usage = answer.usage
-            context.cost = price(answer.usage, context: context, sentModel: model)
-            exchange.send(.json(200, answer.body.jsonText, headers: context.headers(now: services.loop.now)))
-            services.record(context, status: 200, errorType: nil)
+        if last.status == 429 && !errors.allSatisfy({ $0.status == 429 }) {
+            last.status = 503
+            last.type = "service_unavailable"
         }
-    }
-
-    private func price(_ usage: Usage, context: RequestContext, sentModel: String) -> Decimal12 {
-        guard let price = services.prices.price(for: sentModel) ?? context.model.flatMap(services.prices.price(for:))
-        else {
-            if usage.totalTokens > 0 {
-                services.logger.warn("no price for model; cost recorded as 0", ["model": .string(sentModel)])
-            }
-            return .zero
-        }
-        return PriceBook.cost(of: usage, at: price)
+        throw last
     }
 
     private func fail(_ exchange: HTTPExchange, context: RequestContext, error: any Error) {
@@ -104,5 +92,4 @@ final class ChatCompletionHandler {
         exchange.send(error: gatewayError, headers: headers)
         services.record(context, status: exchange.isCancelled ? 499 : gatewayError.status, errorType: gatewayError.type)
     }
-
 }

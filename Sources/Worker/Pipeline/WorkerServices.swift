@@ -14,10 +14,12 @@ final class WorkerServices {
     let logs: LogWriter
     let upstream: UpstreamClient
     let providers: ProviderRegistry
+    let planner: FailoverPlanner
+    let health: ProviderHealth
     private let idPrefix = Secrets.randomHex(bytes: 6)
     private var idCounter: UInt64 = 0
 
-    init(config: GatewayConfig, loop: EventLoop, logger: Logger, stats: StatsSlot) {
+    init(config: GatewayConfig, loop: EventLoop, logger: Logger, stats: StatsSlot, shared: SharedStats) {
         self.config = config
         self.loop = loop
         self.logger = logger
@@ -34,6 +36,8 @@ final class WorkerServices {
         upstream = UpstreamClient(
             loop: loop, headTimeoutNanos: config.upstreamTimeoutNanos, idleTimeoutNanos: config.upstreamIdleTimeoutNanos)
         providers = ProviderRegistry(config: config)
+        planner = FailoverPlanner(routing: config.routing)
+        health = ProviderHealth(stats: shared, breaker: config.routing.breaker)
         loop.every(60_000_000_000) { [unowned self] in self.refreshPrices() }
         refreshPrices()
     }
@@ -42,6 +46,31 @@ final class WorkerServices {
     func newRequestID() -> String {
         idCounter += 1
         return "req_\(idPrefix)\(String(idCounter, radix: 16))"
+    }
+
+    /// UPSTREAM_TIMEOUT, or the provider's own from GATEWAY_CONFIG.
+    func timeout(for provider: ProviderID) -> UInt64 {
+        config.routing.providerTimeoutNanos[provider.rawValue] ?? config.upstreamTimeoutNanos
+    }
+
+    func countUpstream(_ provider: ProviderID, _ outcome: Metric.UpstreamOutcome) {
+        stats.add(Metric.upstream(provider: provider.metricIndex, outcome: outcome))
+    }
+
+    /// Prices `usage` into the context and counts tokens and cost for /metrics.
+    func account(_ usage: Usage, context: inout RequestContext, sentModel: String) {
+        context.usage = usage
+        if let price = prices.price(for: sentModel) ?? context.model.flatMap(prices.price(for:)) {
+            context.cost = PriceBook.cost(of: usage, at: price)
+        } else if usage.totalTokens > 0 {
+            logger.warn("no price for model; cost recorded as 0", ["model": .string(sentModel)])
+        }
+        guard let provider = context.provider else { return }
+        let index = provider.metricIndex
+        stats.add(Metric.tokens(provider: index, kind: 0), UInt64(max(0, usage.promptTokens)))
+        stats.add(Metric.tokens(provider: index, kind: 1), UInt64(max(0, usage.completionTokens)))
+        stats.add(Metric.tokens(provider: index, kind: 2), UInt64(max(0, usage.cachedTokens)))
+        stats.add(Metric.costBase + index, UInt64(clamping: context.cost.units))
     }
 
     /// Hands the request's log row to the batch writer. Requests that never authenticated are

@@ -51,6 +51,9 @@ enum ProviderID: String, CaseIterable, Sendable, Comparable {
         return (provider, requested)
     }
 
+    /// Position in the metrics' provider families (`Metric.providers`).
+    var metricIndex: Int { ProviderID.allCases.firstIndex(of: self)! }
+
     static func < (lhs: ProviderID, rhs: ProviderID) -> Bool {
         allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
     }

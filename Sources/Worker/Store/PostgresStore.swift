@@ -1,9 +1,4 @@
-import CPostgres
 import Common
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// The server store: PostgreSQL through libpq, one connection per instance.
 ///
@@ -13,72 +8,47 @@ import Glibc
 /// waits forever: connecting gives up after 5 s, statements after 10 s (`statement_timeout`),
 /// and TCP keepalives notice a server that vanished without a word.
 public final class PostgresStore: Store {
-    private var connection: OpaquePointer?
-    private let keywords: [String]
-    private let values: [String]
-    /// Texts that must never appear in an error message: the URL's password, raw and decoded.
-    private let secrets: [String]
+    private let connection: PostgresConnection
 
     /// A `pg_advisory_lock` key of our own ("llm0" in ASCII), held while migrating.
     static let migrationLockKey: Int64 = 0x6C6C_6D30
-    static let statementTimeoutMilliseconds = 10_000
     /// Migrations may rewrite big tables; they get longer than ordinary statements.
     static let migrationStatementTimeoutMilliseconds = 300_000
 
     /// Checks the URL (`postgres://` or `postgresql://`, as libpq takes it) without connecting.
     /// `invalid` when libpq cannot parse it; the message never contains its password.
     public init(url: String) throws(StoreError) {
-        secrets = Self.passwords(in: url)
-        // Defaults first, then the URL (libpq's expand_dbname): anything the URL sets, say
-        // ?connect_timeout=2, wins over these.
-        keywords = [
-            "connect_timeout", "application_name", "keepalives", "keepalives_idle", "keepalives_interval",
-            "keepalives_count", "tcp_user_timeout", "dbname",
-        ]
-        values = ["5", "llm0-gateway", "1", "10", "5", "3", "15000", url]
-        var parseError: UnsafeMutablePointer<CChar>?
-        if let options = PQconninfoParse(url, &parseError) {
-            PQconninfoFree(options)
-        } else {
-            let reason = parseError.map { String(cString: $0) } ?? "out of memory"
-            PQfreemem(parseError)
-            throw .invalid("DATABASE_URL is not a valid PostgreSQL URL: \(scrub(reason))")
-        }
-    }
-
-    deinit {
-        if let connection { PQfinish(connection) }
+        connection = try PostgresConnection(url: url)
     }
 
     // MARK: - Store
 
     public func migrate() throws(StoreError) -> [String] {
-        try withConnection { (connection: OpaquePointer) throws(StoreError) -> [String] in
-            try self.execute(connection, "SET statement_timeout = \(Self.migrationStatementTimeoutMilliseconds)")
-            defer { _ = try? self.execute(connection, "SET statement_timeout = \(Self.statementTimeoutMilliseconds)") }
+        try connection.withRetry { () throws(StoreError) -> [String] in
+            try self.connection.execute("SET statement_timeout = \(Self.migrationStatementTimeoutMilliseconds)")
+            defer { _ = try? self.connection.execute("SET statement_timeout = \(PostgresConnection.statementTimeoutMilliseconds)") }
             // The lock is per session and PostgreSQL drops it if we die, so a crashed migrator
             // never blocks the next one. Everyone else waits here, then finds the work done.
-            try self.run(connection, "SELECT pg_advisory_lock($1)", [String(Self.migrationLockKey)])
-            defer { _ = try? self.run(connection, "SELECT pg_advisory_unlock($1)", [String(Self.migrationLockKey)]) }
-            try self.execute(
-                connection,
+            try self.connection.run("SELECT pg_advisory_lock($1)", [String(Self.migrationLockKey)])
+            defer { _ = try? self.connection.run("SELECT pg_advisory_unlock($1)", [String(Self.migrationLockKey)]) }
+            try self.connection.execute(
                 """
                 CREATE TABLE IF NOT EXISTS schema_migrations (
                     version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())
                 """)
-            let applied = Set(try self.run(connection, "SELECT version FROM schema_migrations").map { $0[0] ?? "" })
+            let applied = Set(try self.connection.run("SELECT version FROM schema_migrations").map { $0[0] ?? "" })
             var appliedNow: [String] = []
             for migration in EmbeddedMigrations.postgres where !applied.contains(migration.version) {
                 // The file is one transaction (BEGIN ... COMMIT) that records its own version,
                 // so it runs as is, exactly as `psql -f` runs it.
                 do throws(StoreError) {
-                    try self.execute(connection, migration.sql, context: "migration \(migration.version)")
+                    try self.connection.execute(migration.sql, context: "migration \(migration.version)")
                 } catch {
-                    _ = try? self.execute(connection, "ROLLBACK")
+                    _ = try? self.connection.execute("ROLLBACK")
                     throw error
                 }
-                try self.run(
-                    connection, "INSERT INTO schema_migrations (version) VALUES ($1) ON CONFLICT (version) DO NOTHING",
+                try self.connection.run(
+                    "INSERT INTO schema_migrations (version) VALUES ($1) ON CONFLICT (version) DO NOTHING",
                     [migration.version])
                 appliedNow.append(migration.version)
             }
@@ -87,8 +57,8 @@ public final class PostgresStore: Store {
     }
 
     public func ping() throws(StoreError) {
-        try withConnection { (connection: OpaquePointer) throws(StoreError) in
-            _ = try self.run(connection, "SELECT 1")
+        try connection.withRetry { () throws(StoreError) in
+            _ = try self.connection.run("SELECT 1")
         }
     }
 
@@ -131,23 +101,23 @@ public final class PostgresStore: Store {
     public func insertLogs(_ logs: [RequestLogRecord]) throws(StoreError) {
         if logs.isEmpty { return }
         for log in logs { try log.validate() }
-        try withConnection { (connection: OpaquePointer) throws(StoreError) in
+        try connection.withRetry { () throws(StoreError) in
             let chunks = stride(from: 0, to: logs.count, by: Self.logRowsPerStatement).map {
                 logs[$0..<min($0 + Self.logRowsPerStatement, logs.count)]
             }
             // One statement is atomic by itself; several need a transaction to be all or none.
-            if chunks.count > 1 { try self.execute(connection, "BEGIN") }
+            if chunks.count > 1 { try self.connection.execute("BEGIN") }
             do throws(StoreError) {
-                for chunk in chunks { try self.insertLogRows(connection, chunk) }
-                if chunks.count > 1 { try self.execute(connection, "COMMIT") }
+                for chunk in chunks { try self.insertLogRows(chunk) }
+                if chunks.count > 1 { try self.connection.execute("COMMIT") }
             } catch {
-                if chunks.count > 1 { _ = try? self.execute(connection, "ROLLBACK") }
+                if chunks.count > 1 { _ = try? self.connection.execute("ROLLBACK") }
                 throw error
             }
         }
     }
 
-    private func insertLogRows(_ connection: OpaquePointer, _ logs: ArraySlice<RequestLogRecord>) throws(StoreError) {
+    private func insertLogRows(_ logs: ArraySlice<RequestLogRecord>) throws(StoreError) {
         var sql = """
             INSERT INTO request_logs (created_at, request_id, api_key_id, customer_id, labels, requested_model, model,
                 provider, status_code, error_type, stream, cache_hit, attempts, prompt_tokens, completion_tokens,
@@ -170,7 +140,7 @@ public final class PostgresStore: Store {
                 log.costUSD.description, String(log.latencyMs), log.ttftMs.map(String.init),
             ]
         }
-        try run(connection, sql, parameters)
+        try connection.run(sql, parameters)
     }
 
     public func recentLogs(limit: Int) throws(StoreError) -> [RequestLogRecord] {
@@ -270,7 +240,7 @@ public final class PostgresStore: Store {
 
     /// Runs SQL without parameters, for tests that create and drop scratch databases.
     func executeAdministrativeSQL(_ sql: String) throws(StoreError) {
-        try withConnection { (connection: OpaquePointer) throws(StoreError) in try self.execute(connection, sql) }
+        try connection.withRetry { () throws(StoreError) in try self.connection.execute(sql) }
     }
 
     // MARK: - Rows
@@ -308,213 +278,9 @@ public final class PostgresStore: Store {
         return value
     }
 
-    // MARK: - libpq plumbing
-
-    /// One parameterized statement on the connection, with the reconnect-once rule.
+    /// One parameterized statement, with the connection's reconnect-once rule.
     @discardableResult
     private func query(_ sql: String, _ parameters: [String?] = []) throws(StoreError) -> [[String?]] {
-        try withConnection { (connection: OpaquePointer) throws(StoreError) -> [[String?]] in
-            try self.run(connection, sql, parameters)
-        }
-    }
-
-    /// Runs `body` on a live connection. If it fails because the connection is gone (server
-    /// restarted, network cut), the connection is reset once and `body` runs again; a second
-    /// failure is reported as it is.
-    private func withConnection<T>(_ body: (OpaquePointer) throws(StoreError) -> T) throws(StoreError) -> T {
-        let connection = try liveConnection()
-        do {
-            return try body(connection)
-        } catch {
-            guard PQstatus(connection) == CONNECTION_BAD else { throw error }
-            try reset(connection)
-            return try body(connection)
-        }
-    }
-
-    /// The open connection, connecting (or resetting a broken one) first if needed.
-    private func liveConnection() throws(StoreError) -> OpaquePointer {
-        if let connection {
-            if PQstatus(connection) != CONNECTION_OK { try reset(connection) }
-            return connection
-        }
-        let connection = keywords.withCStrings { keywordPointers in
-            values.withCStrings { valuePointers in PQconnectdbParams(keywordPointers, valuePointers, 1) }
-        }
-        guard let connection else { throw .unavailable("cannot connect to PostgreSQL: out of memory") }
-        guard PQstatus(connection) == CONNECTION_OK else {
-            let reason = Self.connectionMessage(connection)
-            PQfinish(connection)
-            throw .unavailable("cannot connect to PostgreSQL: \(scrub(reason))")
-        }
-        do {
-            try configureSession(connection)
-        } catch {
-            PQfinish(connection)
-            throw error
-        }
-        self.connection = connection
-        return connection
-    }
-
-    private func reset(_ connection: OpaquePointer) throws(StoreError) {
-        PQreset(connection)
-        guard PQstatus(connection) == CONNECTION_OK else {
-            throw .unavailable("lost the PostgreSQL connection and could not reconnect: \(scrub(Self.connectionMessage(connection)))")
-        }
-        try configureSession(connection)
-    }
-
-    /// Per-session settings, applied after every connect and reset (a reset starts a new session).
-    private func configureSession(_ connection: OpaquePointer) throws(StoreError) {
-        try execute(connection, "SET statement_timeout = \(Self.statementTimeoutMilliseconds); SET TimeZone = 'UTC'")
-    }
-
-    /// Runs SQL text without parameters (session settings, transactions, migrations), which may
-    /// hold several statements. Never used with values.
-    private func execute(_ connection: OpaquePointer, _ sql: String, context: String? = nil) throws(StoreError) {
-        let result = PQexec(connection, sql)
-        defer { PQclear(result) }
-        try check(result, connection, context: context)
-    }
-
-    /// Runs one statement with text parameters (nil is NULL) and returns its rows as text.
-    @discardableResult
-    private func run(_ connection: OpaquePointer, _ sql: String, _ parameters: [String?] = []) throws(StoreError)
-        -> [[String?]]
-    {
-        var copies: [UnsafeMutablePointer<CChar>?] = []
-        copies.reserveCapacity(parameters.count)
-        defer { for copy in copies { free(copy) } }
-        for parameter in parameters {
-            guard let parameter else {
-                copies.append(nil)
-                continue
-            }
-            if parameter.utf8.contains(0) { throw .invalid("a text value contains NUL, which PostgreSQL cannot store") }
-            copies.append(strdup(parameter))
-        }
-        let result = copies.withUnsafeBufferPointer { buffer in
-            buffer.withMemoryRebound(to: UnsafePointer<CChar>?.self) { pointers in
-                PQexecParams(connection, sql, Int32(pointers.count), nil, pointers.baseAddress, nil, nil, 0)
-            }
-        }
-        defer { PQclear(result) }
-        try check(result, connection, context: nil)
-        guard let result, PQresultStatus(result) == PGRES_TUPLES_OK else { return [] }
-        let rowCount = PQntuples(result)
-        let columnCount = PQnfields(result)
-        var rows: [[String?]] = []
-        rows.reserveCapacity(Int(rowCount))
-        for row in 0..<rowCount {
-            var fields: [String?] = []
-            fields.reserveCapacity(Int(columnCount))
-            for column in 0..<columnCount {
-                if PQgetisnull(result, row, column) == 1 {
-                    fields.append(nil)
-                } else {
-                    fields.append(String(cString: PQgetvalue(result, row, column)))
-                }
-            }
-            rows.append(fields)
-        }
-        return rows
-    }
-
-    /// Turns a failed result into a StoreError, by SQLSTATE class where there is one.
-    private func check(_ result: OpaquePointer?, _ connection: OpaquePointer, context: String?) throws(StoreError) {
-        let prefix = context.map { "\($0): " } ?? ""
-        guard let result else {
-            throw .unavailable(prefix + "PostgreSQL did not answer: \(scrub(Self.connectionMessage(connection)))")
-        }
-        let status = PQresultStatus(result)
-        if status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK || status == PGRES_EMPTY_QUERY { return }
-        let state = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) } ?? ""
-        let primary = PQresultErrorField(result, Int32(UInt8(ascii: "M"))).map { String(cString: $0) }
-            ?? String(cString: PQresultErrorMessage(result))
-        let message = prefix + scrub(primary.trimmingTrailingWhitespace()) + (state.isEmpty ? "" : " (SQLSTATE \(state))")
-        if PQstatus(connection) == CONNECTION_BAD { throw .unavailable(message) }
-        switch state.prefix(2) {
-        case "23": throw .constraint(message)
-        case "22": throw .invalid(message)
-        case "08", "53", "57", "40", "55", "58", "": throw .unavailable(message)  // connection, resources, shutdown, timeout, lock
-        default: throw .internal(message)
-        }
-    }
-
-    private static func connectionMessage(_ connection: OpaquePointer) -> String {
-        String(cString: PQerrorMessage(connection)).trimmingTrailingWhitespace()
-            .split(separator: "\n").map { $0.trimmingTrailingWhitespace() }.joined(separator: "; ")
-    }
-
-    /// `text` with every form of the URL's password replaced by `***`.
-    private func scrub(_ text: String) -> String {
-        var text = text
-        for secret in secrets where !secret.isEmpty {
-            text = text.replacingAll(secret, with: "***")
-        }
-        return text
-    }
-
-    /// The password of a `scheme://user:password@host/...` URL, as written and percent-decoded.
-    static func passwords(in url: String) -> [String] {
-        guard let schemeEnd = url.firstRange(of: "://") else { return [] }
-        let rest = url[schemeEnd.upperBound...]
-        let authority = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
-        // The last @ ends the user info: an unencoded @ in a password belongs to it.
-        guard let at = authority.lastIndex(of: "@") else { return [] }
-        let userInfo = authority[..<at]
-        guard let colon = userInfo.firstIndex(of: ":") else { return [] }
-        let raw = String(userInfo[userInfo.index(after: colon)...])
-        let decoded = raw.percentDecoded()
-        return decoded == raw ? [raw] : [raw, decoded]
-    }
-}
-
-extension Array where Element == String {
-    /// Calls `body` with a NULL-terminated array of C strings that live for the call.
-    fileprivate func withCStrings<R>(_ body: (UnsafePointer<UnsafePointer<CChar>?>) -> R) -> R {
-        let copies = map { strdup($0) } + [nil]
-        defer { for copy in copies { free(copy) } }
-        return copies.map { $0.map { UnsafePointer($0) } }.withUnsafeBufferPointer { body($0.baseAddress!) }
-    }
-}
-
-extension StringProtocol {
-    fileprivate func trimmingTrailingWhitespace() -> String {
-        var text = String(self)
-        while let last = text.last, last.isWhitespace { text.removeLast() }
-        return text
-    }
-
-    fileprivate func percentDecoded() -> String {
-        var bytes: [UInt8] = []
-        let utf8 = Array(self.utf8)
-        var index = 0
-        while index < utf8.count {
-            if utf8[index] == UInt8(ascii: "%"), index + 2 < utf8.count,
-                let value = UInt8(String(decoding: utf8[index + 1...index + 2], as: UTF8.self), radix: 16)
-            {
-                bytes.append(value)
-                index += 3
-            } else {
-                bytes.append(utf8[index])
-                index += 1
-            }
-        }
-        return String(decoding: bytes, as: UTF8.self)
-    }
-}
-
-extension String {
-    fileprivate func replacingAll(_ target: String, with replacement: String) -> String {
-        var result = ""
-        var rest = self[...]
-        while let range = rest.firstRange(of: target) {
-            result += rest[..<range.lowerBound]
-            result += replacement
-            rest = rest[range.upperBound...]
-        }
-        return result + rest
+        try connection.withRetry { () throws(StoreError) -> [[String?]] in try self.connection.run(sql, parameters) }
     }
 }

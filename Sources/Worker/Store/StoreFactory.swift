@@ -15,8 +15,7 @@ public func makeStore(databaseURL: String?, dataDirectory: String) throws(StoreE
         let directory = dataDirectory.hasSuffix("/") ? String(dataDirectory.dropLast()) : dataDirectory
         return try SQLiteStore(path: (directory.isEmpty ? "" : directory + "/") + "gateway.db")
     }
-    let lowercased = url.lowercased()
-    guard lowercased.hasPrefix("postgres://") || lowercased.hasPrefix("postgresql://") else {
+    guard url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") else {
         let scheme = url.firstRange(of: "://").map { String(url[..<$0.lowerBound].prefix(20)) }
         throw .invalid(
             "DATABASE_URL must start with postgres:// or postgresql:// (or be unset for the embedded SQLite store)"

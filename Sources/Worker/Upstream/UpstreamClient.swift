@@ -42,9 +42,10 @@ final class UpstreamClient {
     var activeTransfers: Int { transfers.count }
 
     /// Starts `request`; the returned transfer reports its head, body and end.
-    func start(_ request: UpstreamRequest, maxBodyBytes: Int = 64 << 20) -> UpstreamTransfer {
+    func start(_ request: UpstreamRequest, headTimeoutNanos: UInt64? = nil, maxBodyBytes: Int = 64 << 20) -> UpstreamTransfer {
+        let headTimeout = headTimeoutNanos ?? self.headTimeoutNanos
         let transfer = UpstreamTransfer(
-            request: request, now: loop.now, headTimeoutNanos: headTimeoutNanos, idleTimeoutNanos: idleTimeoutNanos,
+            request: request, now: loop.now, headTimeoutNanos: headTimeout, idleTimeoutNanos: idleTimeoutNanos,
             maxBodyBytes: maxBodyBytes)
         guard let easy = curl_easy_init() else {
             transfer.finish(.connection("could not create a transfer"))
@@ -69,7 +70,7 @@ final class UpstreamClient {
         _ = ccurl_easy_setopt_ptr(easy, CURLOPT_WRITEDATA, me)
         _ = ccurl_easy_setopt_header(easy, curlHeaderCallback)
         _ = ccurl_easy_setopt_ptr(easy, CURLOPT_HEADERDATA, me)
-        _ = ccurl_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, Int(min(headTimeoutNanos, 10_000_000_000) / 1_000_000))
+        _ = ccurl_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, Int(min(headTimeout, 10_000_000_000) / 1_000_000))
         _ = ccurl_easy_setopt_long(easy, CURLOPT_TCP_KEEPALIVE, 1)
         _ = ccurl_easy_setopt_long(easy, CURLOPT_TCP_NODELAY, 1)
         _ = ccurl_easy_setopt_long(easy, CURLOPT_FOLLOWLOCATION, 0)
