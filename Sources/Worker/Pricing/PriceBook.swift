@@ -2,7 +2,7 @@ import Common
 
 /// The price table costs come from: the store's `model_pricing`, loaded at start and refreshed
 /// periodically (and at once after an admin change), so pricing is a lookup, never a query.
-@LoopActor
+/// Confined to its worker's loop (owned by `WorkerServices`).
 final class PriceBook {
     private var prices: [String: ModelPrice] = [:]
     /// Model names longest first, for matching dated snapshots (`gpt-4o-mini-2024-07-18`).

@@ -1,0 +1,55 @@
+import Testing
+
+@testable import Common
+
+struct JSONTests {
+    @Test(arguments: [
+        "{}", "[]", "null", "true", "false", "0", "-0.5e-3", "12345678901234567890123",
+        "\"a\\\"b\\\\c\\n\\u00e9\\ud83d\\ude00\"", "{\"a\":[1,{\"b\":null}],\"c\":\"\"}", "  [ 1 , 2 ]  ",
+    ])
+    func validDocumentsParseAndRoundTrip(text: String) throws {
+        let value = try JSONParser.parse(Array(text.utf8))
+        let again = try JSONParser.parse(value.serialized())
+        #expect(again == value)
+    }
+
+    @Test(arguments: [
+        "", "{", "[1,]", "{\"a\":1,}", "01", "1.", ".5", "-", "+1", "\"\\x\"", "\"unterminated", "nul", "[1 2]",
+        "{\"a\" 1}", "{1:2}", "\"\u{01}\"", "\"\\ud800\"", "\"\\udc00x\"", "[] []", "1e", "\"\\u12\"",
+    ])
+    func invalidDocumentsAreRefused(text: String) {
+        #expect(throws: JSONParseError.self) { try JSONParser.parse(Array(text.utf8)) }
+    }
+
+    @Test func invalidUTF8IsRefused() {
+        #expect(throws: JSONParseError.self) { try JSONParser.parse([0x22, 0xC3, 0x28, 0x22]) }
+    }
+
+    @Test func nestingIsBounded() throws {
+        let deep = String(repeating: "[", count: 200) + String(repeating: "]", count: 200)
+        #expect(throws: JSONParseError.self) { try JSONParser.parse(Array(deep.utf8)) }
+        let fine = String(repeating: "[", count: 100) + String(repeating: "]", count: 100)
+        _ = try JSONParser.parse(Array(fine.utf8))
+    }
+
+    @Test func numbersKeepTheirLiteralText() throws {
+        let value = try JSONParser.parse(Array("{\"t\":0.70,\"big\":12345678901234567890}".utf8))
+        #expect(value.jsonText == "{\"t\":0.70,\"big\":12345678901234567890}")
+        #expect(value["t"]?.doubleValue == 0.7)
+        #expect(value["big"]?.intValue == nil)
+    }
+
+    @Test func objectsKeepOrderAndLastDuplicateWins() throws {
+        var object = try #require(try JSONParser.parse(Array("{\"b\":1,\"a\":2,\"b\":3}".utf8)).objectValue)
+        #expect(object.keys == ["b", "a"])
+        #expect(object["b"] == 3)
+        object["c"] = "x"
+        object["a"] = nil
+        #expect(JSONValue.object(object).jsonText == "{\"b\":3,\"c\":\"x\"}")
+    }
+
+    @Test func stringsAreEscapedForOutput() {
+        let value: JSONValue = ["k": "quote\" back\\ nl\n tab\t ctl\u{01} é"]
+        #expect(value.jsonText == "{\"k\":\"quote\\\" back\\\\ nl\\n tab\\t ctl\\u0001 é\"}")
+    }
+}
