@@ -36,7 +36,7 @@ let package = Package(
             dependencies: ["Common", "Worker", "CGatewayLinux", "CSystemd"]
         ),
         .testTarget(name: "CommonTests", dependencies: ["Common"]),
-        .testTarget(name: "WorkerTests", dependencies: ["Worker", "Common"]),
+        .testTarget(name: "WorkerTests", dependencies: ["Worker", "Common"], exclude: ["Golden"]),
         // Starts the real `gateway` binary (built with the package) and talks to it over sockets.
         .testTarget(name: "IntegrationTests", dependencies: ["Common", "CGatewayLinux"]),
     ]

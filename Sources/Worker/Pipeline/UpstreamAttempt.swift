@@ -41,7 +41,9 @@ struct UpstreamAttempt {
         case .success(let status) where !(200...299).contains(status):
             let body = (try? await transfer.completion().get()) ?? []
             var error = provider.translateError(status: status, headers: transfer.headers, body: body)
+            // Gemini puts its wait in the error body (RetryInfo), which its translator reads.
             let retryAfter = Self.retryAfterSeconds(transfer.header("retry-after"))
+                ?? Self.retryAfterSeconds(error.retryAfter)
             if status == 429, let retryAfter { error.retryAfter = String(retryAfter) }
             report(status: status, retryAfterSeconds: retryAfter)
             return .failed(error)
