@@ -9,12 +9,12 @@ struct SDKTests {
         return FileManager.default.isExecutableFile(atPath: venv) ? venv : "/usr/bin/python3"
     }
 
-    /// Runs the SDK script against `gateway`; returns what it printed, parsed.
-    static func runSDK(gateway: GatewayProcess, model: String) throws -> [String: Any] {
+    /// Runs an SDK script against `gateway`; returns what it printed, parsed.
+    static func runSDK(gateway: GatewayProcess, model: String, script: String = "openai_sdk_client.py") throws -> [String: Any] {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: python)
         process.arguments = [
-            MockUpstream.repositoryRoot.appendingPathComponent("Tests/IntegrationTests/Python/openai_sdk_client.py").path,
+            MockUpstream.repositoryRoot.appendingPathComponent("Tests/IntegrationTests/Python/\(script)").path,
             "http://127.0.0.1:\(gateway.port)/v1", "gw_test_abc123", model,
         ]
         let output = Pipe()
@@ -40,5 +40,34 @@ struct SDKTests {
         #expect(seen["unknown_model"] as? String == "model_not_found")
         #expect(seen["bad_key"] as? String == "authentication_error")
         #expect((seen["models"] as? Int ?? 0) > 0)
+    }
+
+    @Test(arguments: ["gpt-4o-mini", "claude-sonnet-4-5", "gemini-2.5-flash"])
+    func everyProviderServesTheSDKPlainAndStreaming(model: String) throws {
+        let (gateway, _) = try ChatCompletionTests.start()
+        let seen = try Self.runSDK(gateway: gateway, model: model)
+        #expect(seen["content"] as? String == "mock reply to: hello from the sdk")
+        #expect(seen["streamed"] as? String == "mock reply to: stream to the sdk")
+        #expect((seen["stream_usage"] as? Int ?? 0) > 0)
+        #expect(seen["x_provider"] as? String == String(model.prefix { $0 != "-" }).replacingOccurrences(of: "gpt", with: "openai")
+            .replacingOccurrences(of: "claude", with: "anthropic"))
+    }
+
+    @Test(arguments: ["gpt-4o-mini", "claude-sonnet-4-5", "gemini-2.5-flash"])
+    func toolsToolResultsAndImagesSurviveTranslation(model: String) throws {
+        let (gateway, mock) = try ChatCompletionTests.start()
+        let seen = try Self.runSDK(gateway: gateway, model: model, script: "openai_sdk_tools_images.py")
+        #expect(seen["finish_reason"] as? String == "tool_calls")
+        #expect(seen["tool_name"] as? String == "lookup_order")
+        #expect((seen["tool_arguments"] as? [String: Any])?["query"] != nil)
+        #expect((seen["after_tool"] as? String)?.hasPrefix("mock reply to:") == true)
+        #expect(seen["stream_tool_name"] as? String == "lookup_order")
+        #expect((seen["stream_tool_arguments"] as? [String: Any])?["query"] != nil)
+        #expect(seen["stream_finish_reason"] as? String == "tool_calls")
+        #expect((seen["image_data_url"] as? String)?.contains("image") == true)
+        #expect((seen["image_http_url"] as? String)?.contains("image") == true)
+        // The tool result reached the provider in its own format.
+        let bodies = try mock.requests().compactMap { $0["body"] as? [String: Any] }
+        #expect(bodies.contains { "\($0)".contains("shipped") })
     }
 }
