@@ -85,7 +85,12 @@ local function finish_thread()
     if f then count = #(f:read("*a") or ""); f:close() end
     if count >= wrk_threads then
       local pid = own_pid()
-      if pid then os.execute("kill -INT " .. pid) end
+      -- Not os.execute: system() ignores SIGINT in the caller while the command runs, so the
+      -- signal would be lost. popen leaves the disposition alone.
+      if pid then
+        local p = io.popen("kill -INT " .. pid)
+        if p then p:close() end
+      end
     end
   end
   wrk.thread:stop()

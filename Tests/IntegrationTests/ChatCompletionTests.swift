@@ -224,7 +224,9 @@ struct ChatCompletionTests {
     func providerErrorsComeBackInOpenAIShape(status: Int, type: String) throws {
         let (gateway, mock) = try Self.start()
         try mock.inject("{\"provider\":\"openai\",\"status\":\(status),\"retry_after\":7}")
-        let response = try call(port: gateway.port, "POST", "/v1/chat/completions", headers: [Self.key], body: Self.chat())
+        // Failover off: this is about how one provider's error reaches the client.
+        let response = try call(port: gateway.port, "POST", "/v1/chat/completions",
+            headers: [Self.key, "X-LLM0-Failover: off"], body: Self.chat())
         #expect(response.status == status)
         #expect(response.error["type"] as? String == type || (status == 500 && response.error["type"] as? String == "api_error"))
         #expect((response.error["message"] as? String)?.hasPrefix("OpenAI: ") == true)
