@@ -55,6 +55,8 @@ class Run:
         self.chunks = []
         self.ttfb = []
         self.durations = []
+        self.max_gaps = []
+        self.timeout_chunks = []
         self.opened = 0
         self.ok = 0
         self.open_now = 0
@@ -106,6 +108,8 @@ class Stream(asyncio.Protocol):
         self.trailers = []
         self.closed = False
         self.judged = False
+        self.last = None             # when the last bytes arrived
+        self.max_gap = 0.0           # longest silence between two reads once the answer began
 
     # -- asyncio.Protocol
 
@@ -118,8 +122,12 @@ class Stream(asyncio.Protocol):
         transport.write(run.request)
 
     def data_received(self, data):
+        now = time.monotonic()
         if self.first is None:
-            self.first = time.monotonic()
+            self.first = now
+        elif now - self.last > self.max_gap:
+            self.max_gap = now - self.last
+        self.last = now
         self.buf += data
         try:
             self.parse()
@@ -241,6 +249,7 @@ class Stream(asyncio.Protocol):
         run = self.run
         now = time.monotonic()
         if error is None:
+            run.max_gaps.append(self.max_gap)
             run.ok += 1
             run.chunks.append(self.chunks)
             run.durations.append(now - self.started)
@@ -292,8 +301,17 @@ async def run_streams(args):
             await asyncio.wait_for(asyncio.shield(run.all_done), left)
         except asyncio.TimeoutError:
             pass
+    # Streams still open at the deadline: "slow" when bytes arrived in the last 10 s (the stream
+    # moves, only late: a CPU-starved upstream), "stalled" when nothing came for longer.
+    now = time.monotonic()
     for stream in list(run.active):
-        stream.finish("timeout", "still open at the deadline (%d chunks read)" % stream.chunks)
+        run.timeout_chunks.append(stream.chunks)
+        if stream.last is not None and now - stream.last < 10:
+            stream.finish("timeout_still_receiving", "open at the deadline, %d chunks read" % stream.chunks)
+        else:
+            stream.finish("timeout_stalled", "open at the deadline, %s, %d chunks read" % (
+                "nothing for %.0f s" % (now - stream.last) if stream.last else "no byte of an answer ever",
+                stream.chunks))
     for task in tasks:
         task.cancel()
     await asyncio.sleep(0.1)
@@ -312,6 +330,8 @@ async def run_streams(args):
         "chunks": run.chunks,
         "ttfb": run.ttfb,
         "durations": run.durations,
+        "max_gaps": run.max_gaps,
+        "timeout_chunks": run.timeout_chunks,
         "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2),
         "open_files_limit": resource.getrlimit(resource.RLIMIT_NOFILE)[0],
     }
@@ -328,7 +348,7 @@ def percentile(values, p):
 def summarize(parts, args):
     merged = collections.Counter()
     samples = {}
-    chunks, ttfb, durations = [], [], []
+    chunks, ttfb, durations, gaps, timeout_chunks = [], [], [], [], []
     out = {"requested": 0, "opened": 0, "ok": 0, "errors": 0, "max_open_sum": 0,
            "missing_cost_trailer": 0, "client_cpu_seconds": 0.0, "seconds": 0.0}
     for part in parts:
@@ -343,6 +363,8 @@ def summarize(parts, args):
         chunks += part["chunks"]
         ttfb += part["ttfb"]
         durations += part["durations"]
+        gaps += part["max_gaps"]
+        timeout_chunks += part["timeout_chunks"]
     out["client_cpu_seconds"] = round(out["client_cpu_seconds"], 2)
     out["errors_by_kind"] = dict(merged)
     out["error_samples"] = samples
@@ -355,6 +377,11 @@ def summarize(parts, args):
                       for k, p in (("p50", 50), ("p99", 99), ("max", 100))}
     out["duration_s"] = {k: (round(percentile(durations, p), 2) if durations else None)
                          for k, p in (("min", 0), ("p50", 50), ("p99", 99), ("max", 100))}
+    out["max_gap_between_reads_s"] = {k: (round(percentile(gaps, p), 2) if gaps else None)
+                                      for k, p in (("p50", 50), ("p99", 99), ("max", 100))}
+    out["chunks_read_by_streams_open_at_deadline"] = {
+        "streams": len(timeout_chunks), "min": min(timeout_chunks) if timeout_chunks else None,
+        "median": percentile(timeout_chunks, 50), "max": max(timeout_chunks) if timeout_chunks else None}
     return out
 
 

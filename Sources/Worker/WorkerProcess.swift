@@ -138,7 +138,11 @@ final class WorkerProcess {
         guard !isStopping else { return }
         isStopping = true
         let loop = self.loop
-        loop.schedule(at: loop.now + 10_000_000_000) { loop.stop() }
+        let logs = services.logs
+        loop.schedule(at: loop.now + 10_000_000_000) {
+            logs.spoolPending()
+            loop.stop()
+        }
         Task { @LoopActor [services] in
             await services.logs.drain()
             loop.stop()

@@ -8,21 +8,10 @@ struct CommandLineTests {
     static func run(_ arguments: [String], in directory: URL, environment extra: [String: String] = [:]) throws
         -> (status: Int32, output: String)
     {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: GatewayProcess.binaryPath)
-        process.arguments = arguments
-        process.currentDirectoryURL = directory
         var environment = ProcessInfo.processInfo.environment
         environment["GATEWAY_DATA_DIR"] = directory.appendingPathComponent("data").path
         for (key, value) in extra { environment[key] = value }
-        process.environment = environment
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        return try ChildProcess.run([GatewayProcess.binaryPath] + arguments, environment: environment, directory: directory.path)
     }
 
     static func temporaryDirectory() throws -> URL {

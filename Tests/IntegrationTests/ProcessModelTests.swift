@@ -127,19 +127,11 @@ struct ProcessModelTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         try "# comment\nexport WORKERS=3\nLOG_LEVEL='debug'\nMAX_REQUEST_BYTES=\"1234\"\n"
             .write(to: directory.appendingPathComponent(".env"), atomically: true, encoding: .utf8)
-        let check = Process()
-        check.executableURL = URL(fileURLWithPath: GatewayProcess.binaryPath)
-        check.arguments = ["check-config"]
-        check.currentDirectoryURL = directory
         var environment = ProcessInfo.processInfo.environment
         environment["WORKERS"] = "5"
-        check.environment = environment
-        let pipe = Pipe()
-        check.standardOutput = pipe
-        try check.run()
-        check.waitUntilExit()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        #expect(check.terminationStatus == 0)
+        let (status, output) = try ChildProcess.run([GatewayProcess.binaryPath, "check-config"], environment: environment,
+            directory: directory.path)
+        #expect(status == 0)
         #expect(output.contains("WORKERS=5"))
         #expect(output.contains("LOG_LEVEL=debug"))
         #expect(output.contains("MAX_REQUEST_BYTES=1234"))

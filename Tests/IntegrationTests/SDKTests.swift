@@ -11,21 +11,12 @@ struct SDKTests {
 
     /// Runs an SDK script against `gateway`; returns what it printed, parsed.
     static func runSDK(gateway: GatewayProcess, model: String, script: String = "openai_sdk_client.py") throws -> [String: Any] {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = [
-            MockUpstream.repositoryRoot.appendingPathComponent("Tests/IntegrationTests/Python/\(script)").path,
+        let (status, text) = try ChildProcess.run([
+            python, MockUpstream.repositoryRoot.appendingPathComponent("Tests/IntegrationTests/Python/\(script)").path,
             "http://127.0.0.1:\(gateway.port)/v1", "gw_test_abc123", model,
-        ]
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        let errorText = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "the SDK script failed:\n\(errorText)")
+        ], environment: ProcessInfo.processInfo.environment)
+        #expect(status == 0, "the SDK script failed:\n\(text)")
+        let data = Data((text.split(separator: "\n").last { $0.hasPrefix("{") } ?? "").utf8)
         return (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
     }
 

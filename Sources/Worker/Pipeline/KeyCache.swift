@@ -55,7 +55,14 @@ final class KeyCache {
             entries[hash] = Entry(identity: identity, expires: loop.now + ttl)
             result = .success(identity)
         } catch {
-            result = .failure(error)
+            // The database is down: a key this worker knew keeps working (availability wins
+            // over a revocation that could not be read anyway); unknown keys cannot be checked.
+            if let stale = entries[hash] {
+                entries[hash]?.expires = loop.now + ttl
+                result = .success(stale.identity)
+            } else {
+                result = .failure(error)
+            }
         }
         for waiter in pending.removeValue(forKey: hash) ?? [] { waiter.resume(returning: result) }
         return result

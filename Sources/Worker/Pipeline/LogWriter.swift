@@ -81,6 +81,16 @@ final class LogWriter {
         }
     }
 
+    /// Writes every waiting row to the spool at once: the last resort when the process must end
+    /// and the database did not answer in time. A batch whose insert was still under way may be
+    /// written twice later (a duplicate, never a loss).
+    func spoolPending() {
+        guard !queued.isEmpty else { return }
+        spool.append(queued)
+        logger.warn("request logs spooled at exit", ["count": .int(queued.count)])
+        queued.removeAll()
+    }
+
     /// At shutdown: one last attempt, then whatever is left goes to the spool.
     func drain() async {
         while !queued.isEmpty {

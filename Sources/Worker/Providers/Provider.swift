@@ -26,7 +26,8 @@ protocol Provider: Sendable {
 /// Turns a provider's streaming body, fed in pieces split anywhere, into OpenAI chunks.
 protocol StreamTranslator: Sendable {
     mutating func consume(_ bytes: [UInt8]) -> [StreamOutput]
-    /// The body ended. Returns `.done` after a complete stream, `.error` after a truncated one.
+    /// The body ended. `.done` comes from `consume` as soon as the provider's end marker
+    /// arrives; here a truncated stream (no end marker) yields `.error`, a complete one nothing.
     mutating func finish() -> [StreamOutput]
 }
 

@@ -7,7 +7,7 @@ struct ProviderRegistry: Sendable {
     private let credentials: [ProviderID: ProviderCredentials]
 
     init(config: GatewayConfig) {
-        translators = [.openai: OpenAIProvider(), .gemini: GeminiProvider()]
+        translators = [.openai: OpenAIProvider(), .anthropic: AnthropicProvider(), .gemini: GeminiProvider()]
         var credentials: [ProviderID: ProviderCredentials] = [:]
         let settings: [(ProviderID, ProviderSettings)] = [
             (.openai, config.openAI), (.anthropic, config.anthropic), (.gemini, config.gemini),

@@ -22,7 +22,8 @@ enum UpstreamErrors {
 
     static func defaultType(status: Int) -> String {
         switch status {
-        case 400, 404, 409, 413, 422: "invalid_request_error"
+        case 400, 409, 413, 422: "invalid_request_error"
+        case 404: "not_found_error"
         case 401: "authentication_error"
         case 403: "permission_error"
         case 429: "rate_limit_error"
@@ -34,6 +35,7 @@ enum UpstreamErrors {
         switch status {
         case 429: "rate_limit_exceeded"
         case 529: "overloaded"
+        case 504: "upstream_timeout"
         case 500...599: "upstream_error"
         default: nil
         }

@@ -8,7 +8,7 @@ import Glibc
 /// The real `gateway` binary started for one test, on its own port, with its own data directory
 /// and log file. Stopped (SIGKILL, if still running) when the test drops it.
 final class GatewayProcess {
-    let process = Process()
+    private(set) var process: ChildProcess!
     let port: Int
     let directory: URL
     let logURL: URL
@@ -47,30 +47,20 @@ final class GatewayProcess {
         environment["LOG_LEVEL"] = "info"
         environment["SHUTDOWN_GRACE"] = "10s"
         for (key, value) in extra { environment[key] = value }
-        if launcher.isEmpty {
-            process.executableURL = URL(fileURLWithPath: Self.binaryPath)
-            process.arguments = ["serve"]
-        } else {
-            process.executableURL = URL(fileURLWithPath: launcher[0])
-            process.arguments = Array(launcher.dropFirst()) + [Self.binaryPath, "serve"]
-        }
-        process.environment = environment
-        process.currentDirectoryURL = directory
-        let log = try FileHandle(forWritingTo: logURL)
-        process.standardError = log
-        process.standardOutput = log
-        try process.run()
+        let command = launcher.isEmpty ? [Self.binaryPath, "serve"] : launcher + [Self.binaryPath, "serve"]
+        process = try ChildProcess(command, environment: environment, directory: directory.path, outputPath: logURL.path)
         if waitUntilServing { try waitForWorkers(count: Int(environment["WORKERS"]!)!) }
     }
 
     deinit {
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
-        for pid in Self.children(of: process.processIdentifier) { kill(pid, SIGKILL) }
+        let workers = Self.children(of: pid)
+        if process.isRunning { kill(pid, SIGKILL) }
+        process.wait(timeout: 10)
+        for worker in workers { kill(worker, SIGKILL) }
         try? FileManager.default.removeItem(at: directory)
     }
 
-    var pid: Int32 { process.processIdentifier }
+    var pid: Int32 { process.pid }
 
     /// Waits (bounded) until `count` workers run and `/healthz` answers.
     func waitForWorkers(count: Int, timeout: Double = 20) throws {
@@ -94,9 +84,7 @@ final class GatewayProcess {
 
     /// Waits (bounded) for the supervisor to exit; returns its exit status.
     func waitForExit(timeout: Double = 30) -> Int32? {
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning && Date() < deadline { usleep(20_000) }
-        return process.isRunning ? nil : process.terminationStatus
+        return process.wait(timeout: timeout)
     }
 
     var log: String { (try? String(contentsOf: logURL, encoding: .utf8)) ?? "" }

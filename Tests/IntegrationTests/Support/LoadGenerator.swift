@@ -25,18 +25,30 @@ final class LoadGenerator: Sendable {
             defer { finished.leave() }
             var connection: TestConnection?
             while running.load(ordering: .relaxed) {
-                do {
-                    if connection == nil { connection = try TestConnection(port: port) }
-                    let response = try connection!.get(path, headers: keepAlive ? [] : ["Connection: close"])
-                    if response.status == 200 {
-                        successes.add(1, ordering: .relaxed)
-                    } else {
-                        failureLog.withLock { $0.append("status \(response.status)") }
+                // Like every real HTTP client (RFC 9112, 9.3.1), a request that fails on a reused
+                // keep-alive connection before any byte of its answer arrived is retried once on a
+                // fresh connection: the server may have closed the idle connection just as the
+                // request was sent. A failure on a fresh connection always counts.
+                var attempts = 0
+                while attempts < 2 {
+                    attempts += 1
+                    let reused = connection != nil && connection!.responsesRead > 0
+                    do {
+                        if connection == nil { connection = try TestConnection(port: port) }
+                        let response = try connection!.get(path, headers: keepAlive ? [] : ["Connection: close"])
+                        if response.status == 200 {
+                            successes.add(1, ordering: .relaxed)
+                        } else {
+                            failureLog.withLock { $0.append("status \(response.status)") }
+                        }
+                        if !keepAlive || response.header("Connection")?.lowercased() == "close" { connection = nil }
+                        break
+                    } catch {
+                        connection = nil
+                        if reused && error as? TestClientError == .closedBeforeResponse { continue }
+                        failureLog.withLock { $0.append("\(error) (keep-alive: \(keepAlive), reused: \(reused))") }
+                        break
                     }
-                    if !keepAlive || response.header("Connection")?.lowercased() == "close" { connection = nil }
-                } catch {
-                    failureLog.withLock { $0.append("\(error)") }
-                    connection = nil
                 }
             }
         }

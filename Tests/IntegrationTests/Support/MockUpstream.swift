@@ -7,7 +7,7 @@ import Glibc
 /// The repository's mock provider (scripts/mock-upstream), speaking OpenAI's, Anthropic's and
 /// Gemini's real wire formats, with fault injection. Started per test on its own port.
 final class MockUpstream {
-    let process = Process()
+    private(set) var process: ChildProcess!
     let port: Int
 
     static var repositoryRoot: URL {
@@ -17,22 +17,15 @@ final class MockUpstream {
 
     init() throws {
         port = freePort()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [
-            "python3", Self.repositoryRoot.appendingPathComponent("scripts/mock-upstream/mock_upstream.py").path,
+        process = try ChildProcess([
+            "/usr/bin/env", "python3",
+            Self.repositoryRoot.appendingPathComponent("scripts/mock-upstream/mock_upstream.py").path,
             "--port", String(port), "--host", "127.0.0.1",
-        ]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        ], environment: ProcessInfo.processInfo.environment)
         let ready = eventually(timeout: 10) { (try? call(port: port, "GET", "/__mock/health").status) == 200 }
         guard ready else { throw GatewayTestError.notServing("the mock upstream did not start") }
     }
 
-    deinit {
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
-    }
 
     /// The variables that point a gateway at this mock for every provider.
     var environment: [String: String] {
