@@ -38,7 +38,16 @@ final class KeyCache {
         let hash = Secrets.sha256Hex(plaintext)
         if let entry = entries[hash], entry.expires > loop.now { return .success(entry.identity) }
         if pending[hash] != nil {
-            return await withCheckedContinuation { pending[hash]?.append($0) }
+            return await withCheckedContinuation { continuation in
+                // The lookup under way may have finished while this task was entering here.
+                if pending[hash] != nil {
+                    pending[hash]!.append(continuation)
+                } else if let entry = entries[hash] {
+                    continuation.resume(returning: .success(entry.identity))
+                } else {
+                    continuation.resume(returning: .failure(.unavailable("the key lookup failed")))
+                }
+            }
         }
         pending[hash] = []
         let result: Result<ClientIdentity?, StoreError>

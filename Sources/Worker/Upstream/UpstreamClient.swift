@@ -82,16 +82,24 @@ final class UpstreamClient {
 
     /// Stops a transfer at once (the client went away); its connection is closed, not reused.
     func cancel(_ transfer: UpstreamTransfer) {
-        guard !transfer.isComplete else { return }
-        end(transfer, failure: .cancelled)
+        guard !transfer.isComplete, !transfer.isCancelling else { return }
+        // A cancel can come from inside a libcurl callback (a write that found the client
+        // gone); removing the easy handle there would free what curl is still using.
+        transfer.isCancelling = true
+        loop.runSoon { [weak self] in
+            guard let self, !transfer.isComplete else { return }
+            self.end(transfer, failure: .cancelled)
+        }
     }
 
     /// Lets a paused stream flow again.
     func resume(_ transfer: UpstreamTransfer) {
         transfer.pauseRequested = false
-        guard transfer.isPaused, let easy = transfer.easy else { return }
+        guard transfer.isPaused, transfer.easy != nil else { return }
         transfer.isPaused = false
         loop.runSoon { [weak self] in
+            // The transfer may have ended (and its handle been freed) since.
+            guard let easy = transfer.easy, !transfer.isCancelling else { return }
             _ = curl_easy_pause(easy, CURLPAUSE_CONT)
             self?.afterAction()
         }
@@ -255,6 +263,7 @@ private func curlWriteCallback(
     let bytes = Array(UnsafeRawBufferPointer(start: data, count: length).bindMemory(to: UInt8.self))
     let accepted = LoopActor.assumeIsolated { () -> Bool in
         let transfer = Unmanaged<UpstreamTransfer>.fromOpaque(UnsafeMutableRawPointer(bitPattern: address)!).takeUnretainedValue()
+        if transfer.isCancelling { return false }
         transfer.lastActivity = cgl_monotonic_ns()
         return transfer.receivedBody(bytes)
     }

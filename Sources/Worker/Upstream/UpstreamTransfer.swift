@@ -23,6 +23,9 @@ final class UpstreamTransfer {
     /// Set for streams: receives each piece of the body; returns false to ask for a pause.
     private(set) var onData: (([UInt8]) -> Bool)?
     var pauseRequested = false
+    /// Set by `UpstreamClient.cancel`: the transfer ends on the next loop turn, never from inside
+    /// one of libcurl's callbacks; meanwhile its callbacks refuse more data.
+    var isCancelling = false
     var isPaused = false
     /// Owned by the client while the transfer runs.
     var easy: UnsafeMutableRawPointer?
@@ -40,13 +43,28 @@ final class UpstreamTransfer {
     func responseHead() async -> Result<Int, UpstreamFailure> {
         if headReceived { return .success(status) }
         if let failure { return .failure(failure) }
-        return await withCheckedContinuation { headWaiter = $0 }
+        return await withCheckedContinuation { continuation in
+            // The head (or the end) may have arrived while this task was entering here.
+            if headReceived {
+                continuation.resume(returning: .success(status))
+            } else if isComplete {
+                continuation.resume(returning: failure.map { .failure($0) } ?? .success(status))
+            } else {
+                headWaiter = continuation
+            }
+        }
     }
 
     /// Waits for the transfer to end. For a non-streaming transfer the result holds the body.
     func completion() async -> Result<[UInt8], UpstreamFailure> {
         if isComplete { return failure.map { .failure($0) } ?? .success(body) }
-        return await withCheckedContinuation { completionWaiter = $0 }
+        return await withCheckedContinuation { continuation in
+            if isComplete {
+                continuation.resume(returning: failure.map { .failure($0) } ?? .success(body))
+            } else {
+                completionWaiter = continuation
+            }
+        }
     }
 
     /// Takes the body piece by piece from now on, starting with whatever arrived already (the
