@@ -16,10 +16,18 @@ final class ChildProcess: @unchecked Sendable {
     /// Starts `arguments[0]` (a path) in `directory`, with `environment`, output to `outputPath`
     /// (both stdout and stderr; /dev/null when nil).
     init(_ arguments: [String], environment: [String: String], directory: String? = nil, outputPath: String? = nil) throws {
+        _ = TestConnection.descriptorLimitRaised
         var argv = arguments
         if let directory { argv = ["/usr/bin/env", "--chdir=\(directory)"] + argv }
         let output = open(outputPath ?? "/dev/null", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
         let input = open("/dev/null", O_RDONLY | O_CLOEXEC)
+        guard output > 2, input > 2 else {
+            // With stdin or stdout closed (CI has no stdin) a new descriptor could be 0-2 and be
+            // overwritten by the very mapping below; such a process has bigger problems.
+            if output >= 0 { close(output) }
+            if input >= 0 { close(input) }
+            throw TestClientError.connect(EBADF)
+        }
         defer {
             close(output)
             close(input)

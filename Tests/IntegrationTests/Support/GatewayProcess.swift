@@ -138,7 +138,8 @@ enum GatewayTestError: Error, CustomStringConvertible {
 
 /// A TCP port nothing listens on right now.
 func freePort() -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    _ = TestConnection.descriptorLimitRaised
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
     defer { close(fd) }
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)

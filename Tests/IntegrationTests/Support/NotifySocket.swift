@@ -12,7 +12,8 @@ final class NotifySocket {
 
     init() throws {
         path = "/tmp/llm0-notify-\(UUID().uuidString.prefix(8)).sock"
-        fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        _ = TestConnection.descriptorLimitRaised
+        fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         withUnsafeMutableBytes(of: &address.sun_path) { raw in

@@ -33,7 +33,9 @@ final class TestConnection {
     private(set) var responsesRead = 0
 
     init(port: Int, timeoutSeconds: Int = 10) throws {
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        _ = TestConnection.descriptorLimitRaised
+        // Close-on-exec: a gateway or mock started later must not inherit the test's sockets.
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
@@ -55,6 +57,20 @@ final class TestConnection {
     }
 
     deinit { close(fd) }
+
+    /// Many gateways, mocks and connections run at once in one test process: lift the soft
+    /// descriptor limit (often 1024) to the hard one, once.
+    /// Also makes sure descriptors 0-2 are open (CI runs the tests with no standard input): a
+    /// socket or file that landed on 0 would be clobbered when a child's stdin is set up.
+    static let descriptorLimitRaised: Bool = {
+        for standard: Int32 in 0...2 where fcntl(standard, F_GETFD) == -1 {
+            _ = open("/dev/null", standard == 0 ? O_RDONLY : O_WRONLY)
+        }
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return false }
+        limit.rlim_cur = limit.rlim_max
+        return setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0
+    }()
 
     func send(_ text: String) throws { try send(Array(text.utf8)) }
 
