@@ -23,15 +23,17 @@
 local stream = os.getenv("BENCH_STREAM") == "1"
 local key = os.getenv("BENCH_KEY") or "gw_test_abc123"
 local check_body = os.getenv("BENCH_CHECK_BODY") ~= "0"
+-- The model asked for: an Anthropic one routes the gateway through its Claude translation.
+local model = os.getenv("BENCH_MODEL") or "gpt-4o-mini"
 local stop_after = tonumber(os.getenv("BENCH_STOP_AFTER") or "0") or 0
 local wrk_threads = tonumber(os.getenv("BENCH_WRK_THREADS") or "1") or 1
 local done_file = os.getenv("BENCH_DONE_FILE")
 
 local body
 if stream then
-  body = '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hello"}],"stream":true}'
+  body = '{"model":"' .. model .. '","messages":[{"role":"user","content":"hello"}],"stream":true}'
 else
-  body = '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hello"}]}'
+  body = '{"model":"' .. model .. '","messages":[{"role":"user","content":"hello"}]}'
 end
 
 wrk.method = "POST"
@@ -109,7 +111,8 @@ local function judge(status, headers, resp_body)
       if not resp_body or resp_body:sub(-14) ~= "data: [DONE]\n\n" then
         bad_body = bad_body + 1
       end
-    elseif not resp_body or not resp_body:find('"object":"chat.completion"', 1, true)
+    elseif not resp_body or not (resp_body:find('"object":"chat.completion"', 1, true)
+        or resp_body:find('"type":"message"', 1, true))
         or not resp_body:find('"usage"', 1, true) then
       bad_body = bad_body + 1
     end
