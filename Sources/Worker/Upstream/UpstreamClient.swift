@@ -171,7 +171,10 @@ final class UpstreamClient {
         }
     }
 
-    private func end(_ transfer: UpstreamTransfer, failure: UpstreamFailure?) {
+    private func end(_ transfer: UpstreamTransfer, failure reported: UpstreamFailure?) {
+        // A cancelled transfer is aborted by its own write callback; curl reports that as a
+        // write error, which must not count against the provider.
+        let failure = transfer.isCancelling ? .cancelled : reported
         if let easy = transfer.easy {
             transfers[easy] = nil
             _ = curl_multi_remove_handle(multi, easy)
