@@ -132,12 +132,6 @@ func currentEnvironment() -> [String: String] {
     return result
 }
 
-func raiseDescriptorLimit() {
-    var limit = rlimit()
-    guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
-    limit.rlim_cur = limit.rlim_max
-    _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
-}
 
 /// Writes to stderr unbuffered (no shared FILE state).
 func printError(_ text: String) {

@@ -60,7 +60,7 @@ final class WorkerProcess {
         self.logger = logger
         _ = cgl_set_process_name("gateway-worker")
         _ = cgl_set_parent_death_signal(SIGTERM)
-        Self.raiseDescriptorLimit()
+        raiseDescriptorLimit()
         stats = try SharedStats.attach(fd: WorkerDescriptors.stats)
         self.slot = stats.slot(slot)
         loop = try EventLoop()
@@ -149,13 +149,6 @@ final class WorkerProcess {
         }
     }
 
-    /// Lifts the soft descriptor limit to the hard one: each connection is a descriptor.
-    private static func raiseDescriptorLimit() {
-        var limit = rlimit()
-        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
-        limit.rlim_cur = limit.rlim_max
-        _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
-    }
 }
 
 /// What the `gateway` executable needs of a worker.
