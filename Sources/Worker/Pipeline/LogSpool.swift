@@ -1,5 +1,8 @@
 import Common
-import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// An append-only file of `request_logs` rows that could not be written to the database, one
 /// JSON object per line, in `GATEWAY_DATA_DIR/spool/`. Each worker appends to a file of its own;
@@ -14,9 +17,11 @@ final class LogSpool {
 
     init(dataDirectory: String, logger: Logger) {
         directory = dataDirectory + "/spool"
-        ownFile = directory + "/worker-\(ProcessInfo.processInfo.processIdentifier).jsonl"
+        ownFile = directory + "/worker-\(getpid()).jsonl"
         self.logger = logger
-        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        if let reason = FileSystem.makeDirectories(directory, mode: 0o700) {
+            logger.error("cannot create the log spool directory", ["reason": .string(reason)])
+        }
     }
 
     /// Appends rows durably (fsync), so they survive the worker and the machine.
@@ -48,7 +53,7 @@ final class LogSpool {
     /// Whether any spool file (this worker's or another's) waits to be replayed.
     var hasRecords: Bool {
         if replaying != nil { return true }
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        let names = FileSystem.directoryEntries(directory)
         return names.contains { $0.hasSuffix(".jsonl") }
     }
 
@@ -71,12 +76,12 @@ final class LogSpool {
     }
 
     private func claimNextFile() {
-        let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
+        let names = FileSystem.directoryEntries(directory)
             .filter { $0.hasSuffix(".jsonl") }.sorted()
         for name in names {
             let source = directory + "/" + name
-            let claimed = directory + "/" + name + ".replaying-\(ProcessInfo.processInfo.processIdentifier)"
-            guard rename(source, claimed) == 0, let data = FileManager.default.contents(atPath: claimed) else { continue }
+            let claimed = directory + "/" + name + ".replaying-\(getpid())"
+            guard rename(source, claimed) == 0, let data = FileSystem.readBytes(claimed) else { continue }
             let records = data.split(separator: 0x0A).compactMap { line -> RequestLogRecord? in
                 guard let value = try? JSONParser.parse(Array(line)) else { return nil }
                 return Self.decode(value)

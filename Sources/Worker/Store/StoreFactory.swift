@@ -1,3 +1,5 @@
+import Common
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -27,14 +29,7 @@ public func makeStore(databaseURL: String?, dataDirectory: String) throws(StoreE
 /// `mkdir -p`, with the reason when it fails.
 private func createDirectory(_ path: String) throws(StoreError) {
     if path.isEmpty { return }
-    var prefix = path.hasPrefix("/") ? "/" : ""
-    for component in path.split(separator: "/") {
-        prefix += component
-        if mkdir(prefix, 0o755) != 0 && errno != EEXIST {
-            throw .unavailable("cannot create the data directory \(prefix): \(String(cString: strerror(errno)))")
-        }
-        prefix += "/"
-    }
+    if let reason = FileSystem.makeDirectories(path) { throw .unavailable("data directory: \(reason)") }
     var info = stat()
     if stat(path, &info) != 0 || (info.st_mode & S_IFMT) != S_IFDIR {
         throw .unavailable("GATEWAY_DATA_DIR \(path) is not a directory")

@@ -1,21 +1,37 @@
+import CGatewayLinux
 import Common
-import Foundation
 import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Runs blocking store calls on a thread of their own, so SQLite's and libpq's waits never stall
 /// the event loop. The pipeline `await`s a call; the thread resumes it, which wakes the loop.
 /// One thread per worker owns the one `Store` connection, so the store is never shared.
 final class StoreThread: Sendable {
     private let queue = Mutex<[@Sendable (any Store) -> Void]>([])
-    private let signal = DispatchSemaphore(value: 0)
+    /// Counts queued jobs and the stop request; the thread sleeps on it. Allocated, so its
+    /// address never moves (a POSIX semaphore must not be copied).
+    private nonisolated(unsafe) let signal: UnsafeMutablePointer<sem_t>
     private let stopped = Atomic<Bool>(false)
 
     /// Starts the thread; it opens the store with `open` on first use (and again after a
     /// failure to open, on the next call).
     init(open: @escaping @Sendable () throws(StoreError) -> any Store) {
-        let thread = Thread { [self] in self.serve(open: open) }
-        thread.name = "store"
-        thread.start()
+        signal = .allocate(capacity: 1)
+        sem_init(signal, 0, 0)
+        let body = ThreadBody { [self] in self.serve(open: open) }
+        var thread = pthread_t()
+        let context = Unmanaged.passRetained(body).toOpaque()
+        let started = pthread_create(&thread, nil, { context in
+            let body = Unmanaged<ThreadBody>.fromOpaque(context!).takeRetainedValue()
+            _ = cgl_set_process_name("store")  // PR_SET_NAME names the calling thread
+            body.run()
+            return nil
+        }, context)
+        precondition(started == 0, "cannot start the store thread: \(started)")
+        pthread_detach(thread)
     }
 
     /// Runs `work` against the store on its thread and returns its result.
@@ -34,19 +50,19 @@ final class StoreThread: Sendable {
 
     func stop() {
         stopped.store(true, ordering: .relaxed)
-        signal.signal()
+        sem_post(signal)
     }
 
     private func enqueue(_ job: @escaping @Sendable (any Store) -> Void) {
         queue.withLock { $0.append(job) }
-        signal.signal()
+        sem_post(signal)
     }
 
     private func serve(open: @Sendable () throws(StoreError) -> any Store) {
         var store: (any Store)?
         var openError: StoreError?
         while true {
-            signal.wait()
+            while sem_wait(signal) != 0 && errno == EINTR {}
             let jobs = queue.withLock { jobs -> [@Sendable (any Store) -> Void] in
                 let taken = jobs
                 jobs.removeAll()
@@ -70,6 +86,12 @@ final class StoreThread: Sendable {
             if stopped.load(ordering: .relaxed) && queue.withLock({ $0.isEmpty }) { return }
         }
     }
+}
+
+/// What a new thread runs; passed through `pthread_create`'s context pointer.
+private final class ThreadBody {
+    let run: () -> Void
+    init(_ run: @escaping () -> Void) { self.run = run }
 }
 
 /// Stands in while the database cannot be opened: every call fails with the reason, and the

@@ -62,12 +62,16 @@ final class GatewayProcess {
 
     var pid: Int32 { process.pid }
 
-    /// Waits (bounded) until `count` workers run and `/healthz` answers.
+    /// Waits (bounded) until the supervisor reports every worker serving ("gateway ready", logged
+    /// when each worker's heartbeat is up), `count` workers run and `/healthz` answers.
     func waitForWorkers(count: Int, timeout: Double = 20) throws {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             if !process.isRunning { throw GatewayTestError.exited(log) }
-            if let response = try? fetch(port: port, "/healthz"), response.status == 200, workerPIDs().count == count {
+            // The request comes first: under socket activation it is what starts the gateway.
+            if let response = try? fetch(port: port, "/healthz"), response.status == 200, log.contains("gateway ready"),
+                workerPIDs().count == count
+            {
                 return
             }
             usleep(50_000)
