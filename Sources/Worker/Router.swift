@@ -42,7 +42,7 @@ final class Router: HTTPResponder {
                 exchange.send(error: .serviceUnavailable("This worker is shutting down.", code: "draining"))
                 return
             }
-            Task { @LoopActor [services] in
+            LoopActor.task { [services] in
                 do throws(StoreError) {
                     try await services.store.run { store throws(StoreError) in try store.ping() }
                     exchange.send(.json(200, "{\"status\":\"ready\",\"store\":\"ok\"}"))

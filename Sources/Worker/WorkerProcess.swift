@@ -143,7 +143,7 @@ final class WorkerProcess {
             logs.spoolPending()
             loop.stop()
         }
-        Task { @LoopActor [services] in
+        LoopActor.task { [services] in
             await services.logs.drain()
             loop.stop()
         }

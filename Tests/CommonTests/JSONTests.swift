@@ -21,6 +21,37 @@ struct JSONTests {
         #expect(throws: JSONParseError.self) { try JSONParser.parse(Array(text.utf8)) }
     }
 
+    /// `parseMembers` skips what it does not keep, yet accepts and refuses exactly what `parse`
+    /// does: each document is wrapped as the value of a skipped member and of a kept one.
+    @Test(arguments: [
+        "{}", "[]", "null", "true", "false", "0", "-0.5e-3", "12345678901234567890123",
+        "\"a\\\"b\\\\c\\n\\u00e9\\ud83d\\ude00\"", "{\"a\":[1,{\"b\":null}],\"c\":\"\"}", "  [ 1 , 2 ]  ",
+        "\"caf\u{E9} \u{1F600}\"", "", "{", "[1,]", "{\"a\":1,}", "01", "1.", ".5", "-", "+1", "\"\\x\"",
+        "\"unterminated", "nul", "[1 2]", "{\"a\" 1}", "{1:2}", "\"\u{01}\"", "\"\\ud800\"", "\"\\udc00x\"", "[] []",
+        "1e", "\"\\u12\"", "\"\\ud800\\u0041\"", "[[[[]]]", "{\"k\":[{\"x\":\"\\ud83d\\ude00\"}]}",
+    ])
+    func membersAreSkippedAsStrictlyAsTheyAreParsed(document: String) throws {
+        for key in ["skipped", "kept"] {
+            let text = Array("{\"model\":\"m\",\"\(key)\":\(document),\"usage\":{\"n\":1}}".utf8)
+            let full = try? JSONParser.parse(text)
+            let members = try? JSONParser.parseMembers(text, keep: ["model", "usage", "kept"], kindsOf: ["skipped", "kept"])
+            #expect((full == nil) == (members == nil), "\(key): \(document)")
+            guard let full, let members else { continue }
+            #expect(members.kept["model"] == full["model"])
+            #expect(members.kept["usage"] == full["usage"])
+            #expect(members.kept["kept"] == full["kept"])
+            #expect(members.kept["skipped"] == nil)
+            #expect(members.kinds[key] == document.utf8.first { $0 != 0x20 })
+        }
+    }
+
+    @Test func invalidUTF8IsSkippedNoMoreThanParsed() {
+        let text: [UInt8] = Array("{\"skipped\":".utf8) + [0x22, 0xC3, 0x28, 0x22] + [0x7D]
+        #expect(throws: JSONParseError.self) { try JSONParser.parseMembers(text, keep: []) }
+        let deep = "{\"skipped\":" + String(repeating: "[", count: 200) + String(repeating: "]", count: 200) + "}"
+        #expect(throws: JSONParseError.self) { try JSONParser.parseMembers(Array(deep.utf8), keep: []) }
+    }
+
     @Test func invalidUTF8IsRefused() {
         #expect(throws: JSONParseError.self) { try JSONParser.parse([0x22, 0xC3, 0x28, 0x22]) }
     }

@@ -27,6 +27,28 @@ public struct JSONParser {
         return value
     }
 
+    /// Parses a JSON object but builds only the members named in `keep`; every other member is
+    /// checked just as strictly and skipped without allocating. For answers the gateway passes on
+    /// as they are and reads a few fields of. `kinds` holds, for each member named in `kindsOf`,
+    /// the first byte of its value (`[` for an array, `{` for an object, `"` for a string, ...).
+    /// The name lists are short, so they are arrays: comparing a few short strings is cheaper
+    /// than hashing each member's name.
+    public static func parseMembers(
+        _ bytes: [UInt8], keep: [String], kindsOf: [String] = [], maxDepth: Int = defaultMaxDepth
+    ) throws(JSONParseError) -> (kept: JSONObject, kinds: [String: UInt8]) {
+        try bytes.withUnsafeBufferPointer { buffer throws(JSONParseError) in
+            var parser = JSONParser(bytes: buffer, maxDepth: maxDepth)
+            parser.skipWhitespace()
+            guard parser.position < buffer.count, buffer[parser.position] == UInt8(ascii: "{") else {
+                throw parser.error("expected a JSON object")
+            }
+            let result = try parser.parseMembers(keep: keep, kindsOf: kindsOf)
+            parser.skipWhitespace()
+            guard parser.position == buffer.count else { throw parser.error("unexpected data after the JSON value") }
+            return result
+        }
+    }
+
     private let bytes: UnsafeBufferPointer<UInt8>
     private let maxDepth: Int
     private var position = 0
@@ -128,7 +150,155 @@ public struct JSONParser {
         }
     }
 
+    private mutating func parseMembers(keep: [String], kindsOf: [String]) throws(JSONParseError)
+        -> (kept: JSONObject, kinds: [String: UInt8])
+    {
+        position += 1
+        var kept = JSONObject()
+        var kinds: [String: UInt8] = [:]
+        skipWhitespace()
+        if position < bytes.count && bytes[position] == UInt8(ascii: "}") {
+            position += 1
+            return (kept, kinds)
+        }
+        while true {
+            skipWhitespace()
+            guard position < bytes.count, bytes[position] == UInt8(ascii: "\"") else { throw error("expected a string key") }
+            let key = try parseString()
+            skipWhitespace()
+            guard position < bytes.count, bytes[position] == UInt8(ascii: ":") else { throw error("expected ':'") }
+            position += 1
+            skipWhitespace()
+            guard position < bytes.count else { throw error("unexpected end of JSON") }
+            if kindsOf.contains(key) { kinds[key] = bytes[position] }
+            if keep.contains(key) {
+                kept[key] = try parseValue(depth: 1)
+            } else {
+                try skipValue(depth: 1)
+            }
+            skipWhitespace()
+            guard position < bytes.count else { throw error("unexpected end of JSON") }
+            if bytes[position] == UInt8(ascii: ",") {
+                position += 1
+            } else if bytes[position] == UInt8(ascii: "}") {
+                position += 1
+                return (kept, kinds)
+            } else {
+                throw error("expected ',' or '}'")
+            }
+        }
+    }
+
+    /// Checks one value as `parseValue` would, without building it.
+    private mutating func skipValue(depth: Int) throws(JSONParseError) {
+        guard position < bytes.count else { throw error("unexpected end of JSON") }
+        switch bytes[position] {
+        case UInt8(ascii: "{"), UInt8(ascii: "["):
+            let close = bytes[position] == UInt8(ascii: "{") ? UInt8(ascii: "}") : UInt8(ascii: "]")
+            let isObject = close == UInt8(ascii: "}")
+            guard depth + 1 <= maxDepth else { throw error("JSON nested too deeply") }
+            position += 1
+            skipWhitespace()
+            if position < bytes.count && bytes[position] == close {
+                position += 1
+                return
+            }
+            while true {
+                skipWhitespace()
+                if isObject {
+                    guard position < bytes.count, bytes[position] == UInt8(ascii: "\"") else {
+                        throw error("expected a string key")
+                    }
+                    try skipString()
+                    skipWhitespace()
+                    guard position < bytes.count, bytes[position] == UInt8(ascii: ":") else { throw error("expected ':'") }
+                    position += 1
+                    skipWhitespace()
+                }
+                try skipValue(depth: depth + 1)
+                skipWhitespace()
+                guard position < bytes.count else { throw error("unexpected end of JSON") }
+                if bytes[position] == UInt8(ascii: ",") {
+                    position += 1
+                } else if bytes[position] == close {
+                    position += 1
+                    return
+                } else {
+                    throw error(isObject ? "expected ',' or '}'" : "expected ',' or ']'")
+                }
+            }
+        case UInt8(ascii: "\""): try skipString()
+        case UInt8(ascii: "t"): try expectLiteral("true")
+        case UInt8(ascii: "f"): try expectLiteral("false")
+        case UInt8(ascii: "n"): try expectLiteral("null")
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): _ = try scanNumber()
+        default: throw error("unexpected character")
+        }
+    }
+
+    /// Checks a string as `parseString` would (escapes, surrogates, UTF-8), without building it.
+    private mutating func skipString() throws(JSONParseError) {
+        position += 1
+        var segment = position
+        var isASCII = true
+        while position < bytes.count {
+            let byte = bytes[position]
+            if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
+                if !isASCII { try validateUTF8(segment..<position) }
+                position += 1
+                if byte == UInt8(ascii: "\"") { return }
+                guard position < bytes.count else { break }
+                let escape = bytes[position]
+                position += 1
+                switch escape {
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"),
+                    UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
+                    break
+                case UInt8(ascii: "u"):
+                    let code = try parseHex4()
+                    if code >= 0xD800 && code < 0xDC00 {
+                        guard position + 1 < bytes.count, bytes[position] == UInt8(ascii: "\\"),
+                            bytes[position + 1] == UInt8(ascii: "u")
+                        else { throw error("unpaired surrogate in string") }
+                        position += 2
+                        let low = try parseHex4()
+                        guard low >= 0xDC00 && low < 0xE000 else { throw error("unpaired surrogate in string") }
+                    } else if code >= 0xDC00 && code < 0xE000 {
+                        throw error("unpaired surrogate in string")
+                    }
+                default:
+                    throw error("invalid escape")
+                }
+                segment = position
+                isASCII = true
+                continue
+            }
+            if byte < 0x20 { throw error("control character in string") }
+            if byte >= 0x80 { isASCII = false }
+            position += 1
+        }
+        throw error("unterminated string")
+    }
+
+    private func validateUTF8(_ range: Range<Int>) throws(JSONParseError) {
+        var iterator = UnsafeBufferPointer(rebasing: bytes[range]).makeIterator()
+        var decoder = UTF8()
+        while true {
+            switch decoder.decode(&iterator) {
+            case .scalarValue: continue
+            case .emptyInput: return
+            case .error: throw error("invalid UTF-8 in string")
+            }
+        }
+    }
+
     private mutating func parseNumber() throws(JSONParseError) -> JSONNumber {
+        let range = try scanNumber()
+        return JSONNumber(literal: String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self))
+    }
+
+    /// The extent of a number literal, checked against JSON's grammar.
+    private mutating func scanNumber() throws(JSONParseError) -> Range<Int> {
         let start = position
         if bytes[position] == UInt8(ascii: "-") { position += 1 }
         guard position < bytes.count else { throw error("invalid number") }
@@ -153,7 +323,7 @@ public struct JSONParser {
             while position < bytes.count && isDigit(bytes[position]) { position += 1 }
         }
         guard position - start <= 64 else { throw error("number literal too long") }
-        return JSONNumber(literal: String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<position]), as: UTF8.self))
+        return start..<position
     }
 
     private func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }

@@ -25,6 +25,7 @@ final class EventLoop {
     private var nextTag: UInt32 = 1
     private var timers: [PeriodicTimer] = []
     private var deferred: [() -> Void] = []
+    private var deferredSpare: [() -> Void] = []
     private var events = [cgl_epoll_event](repeating: cgl_epoll_event(), count: 256)
     private(set) var isRunning = false
     /// The monotonic time at the start of the current batch of events; cheap "now" for handlers.
@@ -122,20 +123,19 @@ final class EventLoop {
     }
 
     private func runDeferred() {
+        // Swapped with a spare array rather than copied, so a busy loop allocates nothing here.
         while !deferred.isEmpty {
-            let batch = deferred
-            deferred.removeAll(keepingCapacity: true)
-            for action in batch { action() }
+            swap(&deferred, &deferredSpare)
+            for action in deferredSpare { action() }
+            deferredSpare.removeAll(keepingCapacity: true)
         }
     }
 
     private func fireTimers() {
-        if !oneShots.isEmpty {
+        if !oneShots.isEmpty && oneShots.contains(where: { $0.due <= now }) {
             let due = oneShots.filter { $0.due <= now }
-            if !due.isEmpty {
-                oneShots.removeAll { $0.due <= now }
-                for timer in due { timer.action() }
-            }
+            oneShots.removeAll { $0.due <= now }
+            for timer in due { timer.action() }
         }
         for index in timers.indices where timers[index].due <= now {
             timers[index].due = now + timers[index].interval
@@ -143,11 +143,14 @@ final class EventLoop {
         }
     }
 
+    /// epoll_wait's timeout: 0 when work is waiting, else until the nearest timer (runs on every
+    /// turn of the loop, so it walks the few timers instead of building arrays).
     private func millisecondsUntilNextTimer() -> Int32 {
         if !deferred.isEmpty || executor.hasPending { return 0 }
-        let nextPeriodic = timers.map(\.due).min()
-        let nextOneShot = oneShots.map(\.due).min()
-        guard let due = [nextPeriodic, nextOneShot].compactMap({ $0 }).min() else { return -1 }
+        var due = UInt64.max
+        for timer in timers where timer.due < due { due = timer.due }
+        for timer in oneShots where timer.due < due { due = timer.due }
+        if due == .max { return -1 }
         let current = cgl_monotonic_ns()
         return due <= current ? 0 : Int32(min((due - current + 999_999) / 1_000_000, 60_000))
     }

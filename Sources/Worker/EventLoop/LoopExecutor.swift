@@ -16,6 +16,8 @@ final class LoopExecutor: SerialExecutor, TaskExecutor, @unchecked Sendable {
     static let shared = LoopExecutor()
 
     private let pending = Mutex<[UnownedJob]>([])
+    /// The batch being run; touched only on the loop thread.
+    private var running: [UnownedJob] = []
     private(set) var wakeFD: Int32 = -1
     private var loopThread: pthread_t?
 
@@ -48,15 +50,13 @@ final class LoopExecutor: SerialExecutor, TaskExecutor, @unchecked Sendable {
     /// Runs every job queued so far (and those they queue), on the loop thread.
     func runPending() {
         while true {
-            let batch = pending.withLock { jobs -> [UnownedJob] in
-                let taken = jobs
-                jobs.removeAll(keepingCapacity: true)
-                return taken
-            }
-            if batch.isEmpty { return }
-            for job in batch {
+            // Swapped with the loop's own spare array under the lock, so no batch allocates.
+            pending.withLock { jobs in swap(&jobs, &running) }
+            if running.isEmpty { return }
+            for job in running {
                 job.runSynchronously(isolatedTo: asUnownedSerialExecutor(), taskExecutor: asUnownedTaskExecutor())
             }
+            running.removeAll(keepingCapacity: true)
         }
     }
 
@@ -89,5 +89,16 @@ actor LoopActor {
         return try withoutActuallyEscaping(body) { escapable in
             try unsafeBitCast(escapable, to: (() throws -> T).self)()
         }
+    }
+}
+
+extension LoopActor {
+    /// Starts a task of the worker's pipeline: isolated to the loop, and with the loop as its
+    /// preferred task executor. Without the preference, a continuation resumed from a libcurl
+    /// callback or the store thread would first be enqueued on the global thread pool (waking a
+    /// pool thread) only to hop straight back to the loop: two thread switches per `await`.
+    @discardableResult
+    nonisolated static func task(_ body: sending @escaping @LoopActor () async -> Void) -> Task<Void, Never> {
+        Task(executorPreference: LoopExecutor.shared, operation: body)
     }
 }

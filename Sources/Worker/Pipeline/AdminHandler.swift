@@ -20,7 +20,7 @@ final class AdminHandler {
                 headers: [("WWW-Authenticate", "Bearer")])
             return
         }
-        Task { @LoopActor [self] in
+        LoopActor.task { [self] in
             do throws(GatewayError) {
                 exchange.send(try await route(exchange.request))
             } catch {

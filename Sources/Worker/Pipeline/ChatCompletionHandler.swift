@@ -9,7 +9,7 @@ final class ChatCompletionHandler {
     init(services: WorkerServices) { self.services = services }
 
     func handle(_ exchange: HTTPExchange) {
-        Task { @LoopActor [self] in await self.process(exchange) }
+        LoopActor.task { [self] in await self.process(exchange) }
     }
 
     private func process(_ exchange: HTTPExchange) async {

@@ -48,7 +48,7 @@ final class LogWriter {
         }
         let batch = Array(queued.prefix(batchSize))
         isFlushing = true
-        Task { @LoopActor in
+        LoopActor.task { [self] in
             do throws(StoreError) {
                 try await store.run { store throws(StoreError) in try store.insertLogs(batch) }
                 queued.removeFirst(min(batch.count, queued.count))
@@ -70,7 +70,7 @@ final class LogWriter {
         let batch = spool.readBatch(limit: batchSize)
         guard !batch.isEmpty else { return }
         isFlushing = true
-        Task { @LoopActor in
+        LoopActor.task { [self] in
             do {
                 try await store.run { store throws(StoreError) in try store.insertLogs(batch) }
                 spool.consume(batch.count)

@@ -9,7 +9,7 @@ final class ModelsHandler {
     init(services: WorkerServices) { self.services = services }
 
     func handle(_ exchange: HTTPExchange) {
-        Task { @LoopActor [self] in
+        LoopActor.task { [self] in
             do throws(GatewayError) {
                 _ = try await RequestAuthenticator(keys: services.keys).authenticate(exchange.request)
                 exchange.send(.json(200, listing().jsonText))

@@ -80,7 +80,7 @@ struct UpstreamAttempt {
         report(status: 200, retryAfterSeconds: nil)
         context.model = answer.model
         services.account(answer.usage, context: &context, sentModel: step.model)
-        exchange.send(.json(200, answer.body.jsonText, headers: context.headers(now: services.loop.now)))
+        exchange.send(.json(200, bytes: answer.bytes, headers: context.headers(now: services.loop.now)))
         services.record(context, status: 200, errorType: nil)
         return .answered
     }

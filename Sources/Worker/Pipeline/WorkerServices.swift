@@ -81,7 +81,7 @@ final class WorkerServices {
     }
 
     func refreshPrices() {
-        Task { @LoopActor in
+        LoopActor.task { [self] in
             do throws(StoreError) {
                 let rows = try await store.run { store throws(StoreError) in try store.pricing() }
                 prices.replace(with: rows)

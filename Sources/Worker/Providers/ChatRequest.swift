@@ -45,7 +45,8 @@ struct ChatRequest: Sendable, Equatable {
         var messages: [JSONObject] = []
         messages.reserveCapacity(list.count)
         for (index, element) in list.enumerated() {
-            let path = "messages[\(index)]"
+            // Built only for an error message: this loop runs for every message of every request.
+            var path: String { "messages[\(index)]" }
             guard case .object(let message) = element else { throw Self.wrongType(path, "an object", element) }
             guard let roleValue = message["role"] else { throw Self.missing("\(path).role") }
             guard case .string(let role) = roleValue else { throw Self.wrongType("\(path).role", "a string", roleValue) }
@@ -79,10 +80,10 @@ struct ChatRequest: Sendable, Equatable {
         } else {
             includeUsage = false
         }
-        for field in ["temperature", "top_p", "frequency_penalty", "presence_penalty"] {
+        for field in Self.numberFields {
             _ = try Self.optional(body, field, as: "a number") { $0.doubleValue }
         }
-        for field in ["max_tokens", "max_completion_tokens", "n", "seed", "top_logprobs"] {
+        for field in Self.integerFields {
             if let value = try Self.optional(body, field, as: "an integer", { $0.intValue }), value < 0 || (field == "n" && value < 1) {
                 throw .invalidRequest("'\(field)' must be at least \(field == "n" ? 1 : 0).", code: "invalid_value", param: field)
             }
@@ -106,6 +107,9 @@ struct ChatRequest: Sendable, Equatable {
             }
         }
     }
+
+    private static let numberFields = ["temperature", "top_p", "frequency_penalty", "presence_penalty"]
+    private static let integerFields = ["max_tokens", "max_completion_tokens", "n", "seed", "top_logprobs"]
 
     /// The value of a numeric or string option when present and not null.
     var temperature: Double? { body["temperature"]?.doubleValue }

@@ -18,6 +18,12 @@ struct TranslatedResponse: Sendable, Equatable {
     var usage: Usage
     /// The `model` the answer names.
     var model: String
+    /// The provider's own bytes, when they already are the client's answer (OpenAI): sent as they
+    /// came instead of serializing `body` again.
+    var passthrough: [UInt8]? = nil
+
+    /// The body to send to the client.
+    var bytes: [UInt8] { passthrough ?? body.serialized() }
 }
 
 /// What a stream translator produces from upstream bytes, in order.

@@ -28,25 +28,41 @@ struct HTTPResponseEncoder {
     }
 
     func head(status: Int, headers: [(name: String, value: String)], framing: Framing) -> [UInt8] {
-        var text = "HTTP/1.1 \(status) \(HTTPStatus.reason(status))\r\nDate: \(date)\r\nServer: llm0-gateway\r\n"
-        for (name, value) in headers { text += "\(name): \(value)\r\n" }
+        // Written straight into bytes: this runs for every response.
+        var out: [UInt8] = []
+        out.reserveCapacity(160 + headers.count * 40)
+        out.append(contentsOf: "HTTP/1.1 ".utf8)
+        out.append(contentsOf: String(status).utf8)
+        out.append(0x20)
+        out.append(contentsOf: HTTPStatus.reason(status).utf8)
+        out.append(contentsOf: "\r\nDate: ".utf8)
+        out.append(contentsOf: date.utf8)
+        out.append(contentsOf: "\r\nServer: llm0-gateway\r\n".utf8)
+        for (name, value) in headers { Self.appendField(name, value, to: &out) }
         var closes = !keepAlive
         switch framing {
         case .length(let count):
-            text += "Content-Length: \(count)\r\n"
+            Self.appendField("Content-Length", String(count), to: &out)
         case .chunked(let trailers):
-            text += "Transfer-Encoding: chunked\r\n"
-            if !trailers.isEmpty { text += "Trailer: \(trailers.joined(separator: ", "))\r\n" }
+            out.append(contentsOf: "Transfer-Encoding: chunked\r\n".utf8)
+            if !trailers.isEmpty { Self.appendField("Trailer", trailers.joined(separator: ", "), to: &out) }
         case .untilClose:
             closes = true
         }
         if closes {
-            text += "Connection: close\r\n"
+            out.append(contentsOf: "Connection: close\r\n".utf8)
         } else if clientIsHTTP10 {
-            text += "Connection: keep-alive\r\n"
+            out.append(contentsOf: "Connection: keep-alive\r\n".utf8)
         }
-        text += "\r\n"
-        return Array(text.utf8)
+        out.append(contentsOf: "\r\n".utf8)
+        return out
+    }
+
+    private static func appendField(_ name: String, _ value: String, to out: inout [UInt8]) {
+        out.append(contentsOf: name.utf8)
+        out.append(contentsOf: ": ".utf8)
+        out.append(contentsOf: value.utf8)
+        out.append(contentsOf: "\r\n".utf8)
     }
 
     /// One chunk of a stream body (nothing for an empty piece: a zero-size chunk would end it).

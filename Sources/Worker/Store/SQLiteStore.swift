@@ -33,6 +33,10 @@ public final class SQLiteStore: Store {
             try execute("PRAGMA journal_mode = WAL")
             try execute("PRAGMA synchronous = NORMAL")
             try execute("PRAGMA foreign_keys = ON")
+            // Each worker holds a connection; SQLite's default page cache (2 MB) fills slowly as
+            // request_logs grows and reads as a leak in a long run. Appending log rows touches
+            // few pages, so 1 MB is plenty.
+            try execute("PRAGMA cache_size = -1024")
         } catch {
             sqlite3_close_v2(db)
             throw error

@@ -35,7 +35,9 @@ final class StoreThread: Sendable {
     }
 
     /// Runs `work` against the store on its thread and returns its result.
-    func run<T: Sendable>(_ work: @escaping @Sendable (any Store) throws(StoreError) -> T) async throws(StoreError) -> T {
+    /// `nonisolated(nonsending)`: the caller stays on its own executor (the loop) while it waits,
+    /// instead of hopping to the global pool and back for every call.
+    nonisolated(nonsending) func run<T: Sendable>(_ work: @escaping @Sendable (any Store) throws(StoreError) -> T) async throws(StoreError) -> T {
         let result: Result<T, StoreError> = await withCheckedContinuation { continuation in
             enqueue { store in
                 do throws(StoreError) {

@@ -18,6 +18,12 @@ final class UpstreamClient {
     private var watched: [Int32: CurlSocket] = [:]
     private var timerID: Int?
     private var actionScheduled = false
+    /// Finished easy handles, reset and kept for the next transfers: creating one costs an
+    /// allocation of several kilobytes and its initialisation on every request otherwise.
+    private var spareHandles: [UnsafeMutableRawPointer] = []
+    /// Streams whose consumer asked for a pause; applied after the current action.
+    private var pauseCandidates: [UpstreamTransfer] = []
+    private let maxSpareHandles = 256
     let headTimeoutNanos: UInt64
     let idleTimeoutNanos: UInt64
 
@@ -47,11 +53,12 @@ final class UpstreamClient {
         let transfer = UpstreamTransfer(
             request: request, now: loop.now, headTimeoutNanos: headTimeout, idleTimeoutNanos: idleTimeoutNanos,
             maxBodyBytes: maxBodyBytes)
-        guard let easy = curl_easy_init() else {
+        guard let easy = spareHandles.popLast() ?? curl_easy_init() else {
             transfer.finish(.connection("could not create a transfer"))
             return transfer
         }
         transfer.easy = easy
+        transfer.client = self
         let me = Unmanaged.passUnretained(transfer).toOpaque()
         _ = ccurl_easy_setopt_str(easy, CURLOPT_URL, request.url)
         _ = ccurl_easy_setopt_long(easy, CURLOPT_NOSIGNAL, 1)
@@ -92,9 +99,14 @@ final class UpstreamClient {
         }
     }
 
+    /// Called by a transfer whose consumer asked for a pause.
+    func pauseSoon(_ transfer: UpstreamTransfer) {
+        pauseCandidates.append(transfer)
+    }
+
     /// Lets a paused stream flow again.
     func resume(_ transfer: UpstreamTransfer) {
-        transfer.pauseRequested = false
+        transfer.clearPauseRequest()
         guard transfer.isPaused, transfer.easy != nil else { return }
         transfer.isPaused = false
         loop.runSoon { [weak self] in
@@ -163,7 +175,12 @@ final class UpstreamClient {
             let code = ccurl_msg_result(message)
             end(transfer, failure: code == CURLE_OK ? nil : Self.failure(for: code, transfer: transfer))
         }
-        for transfer in transfers.values where transfer.pauseRequested && !transfer.isPaused {
+        // Only the streams that asked for a pause since the last action: walking every transfer
+        // here would cost O(streams) per action with thousands of streams open.
+        guard !pauseCandidates.isEmpty else { return }
+        let candidates = pauseCandidates
+        pauseCandidates.removeAll(keepingCapacity: true)
+        for transfer in candidates where transfer.pauseRequested && !transfer.isPaused {
             if let easy = transfer.easy {
                 transfer.isPaused = true
                 _ = curl_easy_pause(easy, CURLPAUSE_RECV)
@@ -178,7 +195,12 @@ final class UpstreamClient {
         if let easy = transfer.easy {
             transfers[easy] = nil
             _ = curl_multi_remove_handle(multi, easy)
-            curl_easy_cleanup(easy)
+            if spareHandles.count < maxSpareHandles {
+                curl_easy_reset(easy)
+                spareHandles.append(easy)
+            } else {
+                curl_easy_cleanup(easy)
+            }
             transfer.easy = nil
         }
         if let list = transfer.headerList {
@@ -279,11 +301,11 @@ private func curlHeaderCallback(
     guard let userp, let data else { return 0 }
     let address = UInt(bitPattern: userp)
     let length = size * count
-    let line = String(decoding: UnsafeRawBufferPointer(start: data, count: length), as: UTF8.self)
+    let start = UInt(bitPattern: data)
     LoopActor.assumeIsolated {
         let transfer = Unmanaged<UpstreamTransfer>.fromOpaque(UnsafeMutableRawPointer(bitPattern: address)!).takeUnretainedValue()
         transfer.lastActivity = cgl_monotonic_ns()
-        transfer.receivedHeaderLine(line)
+        transfer.receivedHeaderLine(UnsafeRawBufferPointer(start: UnsafeRawPointer(bitPattern: start), count: length))
     }
     return length
 }

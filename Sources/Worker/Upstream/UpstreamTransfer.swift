@@ -22,7 +22,9 @@ final class UpstreamTransfer {
     private var completionWaiter: CheckedContinuation<Result<[UInt8], UpstreamFailure>, Never>?
     /// Set for streams: receives each piece of the body; returns false to ask for a pause.
     private(set) var onData: (([UInt8]) -> Bool)?
-    var pauseRequested = false
+    private(set) var pauseRequested = false
+    /// The client carrying the transfer; told when a pause is asked for.
+    weak var client: UpstreamClient?
     /// Set by `UpstreamClient.cancel`: the transfer ends on the next loop turn, never from inside
     /// one of libcurl's callbacks; meanwhile its callbacks refuse more data.
     var isCancelling = false
@@ -74,11 +76,20 @@ final class UpstreamTransfer {
         if !body.isEmpty {
             let early = body
             body = []
-            if !handler(early) { pauseRequested = true }
+            if !handler(early) { requestPause() }
         }
     }
 
     func stopStreaming() { onData = nil }
+
+    private func requestPause() {
+        guard !pauseRequested else { return }
+        pauseRequested = true
+        client?.pauseSoon(self)
+    }
+
+    /// The client resumed the transfer.
+    func clearPauseRequest() { pauseRequested = false }
 
     func header(_ name: String) -> String? {
         let lowered = name.lowercased()
@@ -87,28 +98,37 @@ final class UpstreamTransfer {
 
     // MARK: - Called by the client from libcurl's callbacks
 
-    func receivedHeaderLine(_ line: String) {
-        if line.hasPrefix("HTTP/") {
-            let parts = line.split(separator: " ", maxSplits: 2)
-            status = parts.count > 1 ? Int(parts[1]) ?? 0 : 0
+    /// One line of the response head as libcurl hands it over (CRLF included). Read as bytes:
+    /// it runs for every header of every response.
+    func receivedHeaderLine(_ line: UnsafeRawBufferPointer) {
+        let bytes = line.trimmed()
+        if bytes.starts(with: "HTTP/".utf8) {
+            // "HTTP/1.1 200 OK": the status is the digits after the first space.
+            var value = 0
+            if let space = bytes.firstIndex(of: 0x20) {
+                for byte in bytes[(space + 1)...].prefix(3) where byte >= 0x30 && byte <= 0x39 {
+                    value = value * 10 + Int(byte - 0x30)
+                }
+            }
+            status = value
             headers.removeAll()
-        } else if line == "\r\n" || line == "\n" {
+        } else if bytes.isEmpty {
             if status >= 200 && !headReceived {
                 headReceived = true
                 headWaiter?.resume(returning: .success(status))
                 headWaiter = nil
             }
-        } else if let colon = line.firstIndex(of: ":") {
-            let name = String(line[..<colon])
-            let value = line[line.index(after: colon)...].trimmingCharacters()
-            if headers.count < 200 { headers.append(.init(name, value)) }
+        } else if let colon = bytes.firstIndex(of: 0x3A), headers.count < 200 {
+            let name = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[..<colon]), as: UTF8.self)
+            let value = UnsafeRawBufferPointer(rebasing: bytes[(colon + 1)...]).trimmed()
+            headers.append(.init(name, String(decoding: value, as: UTF8.self)))
         }
     }
 
     /// Returns false when the body must stop (too large for a non-streaming answer).
     func receivedBody(_ bytes: [UInt8]) -> Bool {
         if let onData {
-            if !onData(bytes) { pauseRequested = true }
+            if !onData(bytes) { requestPause() }
             return true
         }
         if body.count + bytes.count > maxBodyBytes {
@@ -134,14 +154,33 @@ final class UpstreamTransfer {
     }
 }
 
+extension UnsafeRawBufferPointer {
+    /// The bytes without surrounding spaces, tabs, CR and LF.
+    func trimmed() -> Slice<UnsafeRawBufferPointer> {
+        var start = startIndex
+        var end = endIndex
+        while start < end, self[start].isHTTPWhitespace { start += 1 }
+        while end > start, self[end - 1].isHTTPWhitespace { end -= 1 }
+        return self[start..<end]
+    }
+}
+
+extension Slice<UnsafeRawBufferPointer> {
+    func trimmed() -> Slice<UnsafeRawBufferPointer> { UnsafeRawBufferPointer(rebasing: self).trimmed() }
+}
+
+extension UInt8 {
+    /// Space, tab, CR or LF.
+    var isHTTPWhitespace: Bool { self == 0x20 || self == 0x09 || self == 0x0D || self == 0x0A }
+}
+
 extension Substring {
-    /// The text without surrounding spaces, tabs, CR and LF (scalar by scalar: "\r\n" is one
-    /// Character in Swift, so a Character-based trim would miss it).
+    /// The text without surrounding spaces, tabs, CR and LF, trimmed on its UTF-8 bytes ("\r\n"
+    /// is one Character in Swift, so a Character-based trim would miss it).
     func trimmingCharacters() -> String {
-        var scalars = unicodeScalars[...]
-        let space: (Unicode.Scalar) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\n" }
-        while let first = scalars.first, space(first) { scalars.removeFirst() }
-        while let last = scalars.last, space(last) { scalars.removeLast() }
-        return String(String.UnicodeScalarView(scalars))
+        var bytes = utf8[...]
+        while let first = bytes.first, first.isHTTPWhitespace { bytes.removeFirst() }
+        while let last = bytes.last, last.isHTTPWhitespace { bytes.removeLast() }
+        return String(decoding: bytes, as: UTF8.self)
     }
 }

@@ -30,11 +30,14 @@ struct OpenAIProvider: Provider {
     }
 
     func translateResponse(_ body: [UInt8], context: TranslationContext) throws(GatewayError) -> TranslatedResponse {
-        guard let value = try? JSONParser.parse(body), case .object(let object) = value,
-            object["choices"]?.arrayValue != nil
+        // The answer goes to the client as it came; only `usage` and `model` are read, so the
+        // rest (the choices) is checked but not built.
+        guard let (object, kinds) = try? JSONParser.parseMembers(body, keep: Self.membersRead, kindsOf: Self.membersChecked),
+            kinds["choices"] == UInt8(ascii: "[")
         else { throw UpstreamErrors.malformed(.openai) }
         let usage = object["usage"].map(Self.usage(from:)) ?? Usage()
-        return TranslatedResponse(body: value, usage: usage, model: object["model"]?.stringValue ?? context.model)
+        return TranslatedResponse(
+            body: .object(object), usage: usage, model: object["model"]?.stringValue ?? context.model, passthrough: body)
     }
 
     func translateError(status: Int, headers: [UpstreamRequest.Header], body: [UInt8]) -> GatewayError {
@@ -49,6 +52,9 @@ struct OpenAIProvider: Provider {
     func makeStreamTranslator(context: TranslationContext) -> any StreamTranslator {
         OpenAIStreamTranslator(context: context)
     }
+
+    private static let membersRead = ["model", "usage"]
+    private static let membersChecked = ["choices"]
 
     /// Reads OpenAI's `usage` object into `Usage`.
     static func usage(from value: JSONValue) -> Usage {
