@@ -58,6 +58,7 @@ enum AnthropicStreamFuzz {
             switch output {
             case .done, .error: precondition(index == outputs.count - 1, "outputs after the end of the stream")
             case .usage: usages += 1
+            case .rawChunk: preconditionFailure("the Anthropic translator builds its chunks")
             case .chunk(let chunk):
                 precondition(chunk["object"] == "chat.completion.chunk" && chunk["choices"]?.arrayValue != nil)
                 precondition((try? JSONParser.parse(chunk.serialized())) == chunk, "a chunk does not survive serialization")

@@ -36,6 +36,7 @@ public func geminiStreamFuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt 
         case .chunk(let chunk):
             if chunk["object"] != "chat.completion.chunk" { fatalError("a chunk without its object type") }
         case .usage: break
+        case .rawChunk: fatalError("the Gemini translator builds its chunks")
         }
     }
     if terminals != 1 { fatalError("\(terminals) terminal outputs") }

@@ -424,6 +424,7 @@ enum AnthropicGolden {
     static func line(_ output: StreamOutput) -> String {
         switch output {
         case .chunk(let chunk): "data: " + chunk.jsonText
+        case .rawChunk(let text): "data: " + String(decoding: text, as: UTF8.self)
         case .done: "data: [DONE]"
         case .usage(let usage):
             "usage: " + JSONValue.object(JSONObject([

@@ -331,6 +331,7 @@ enum GeminiGolden {
     static func json(_ output: StreamOutput) -> JSONValue {
         switch output {
         case .chunk(let chunk): chunk
+        case .rawChunk(let text): (try? JSONParser.parse(text)) ?? .null
         case .usage(let usage):
             [
                 "gateway_usage": [

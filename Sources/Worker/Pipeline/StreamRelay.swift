@@ -20,6 +20,7 @@ struct StreamRelay {
 
     static let trailers = ["X-Cost-USD", "X-Latency-Ms"]
     private static let done = Array("data: [DONE]\n\n".utf8)
+    private static let dataPrefix = Array("data: ".utf8)
 
     func relay(translation: TranslationContext, context: inout RequestContext) async -> Outcome {
         var translator = provider.makeStreamTranslator(context: translation)
@@ -52,6 +53,12 @@ struct StreamRelay {
                     start()
                     var bytes = Array("data: ".utf8)
                     chunk.write(to: &bytes)
+                    bytes.append(contentsOf: [0x0A, 0x0A])
+                    more = exchange.write(bytes) && more
+                case .rawChunk(let text):
+                    start()
+                    var bytes = Self.dataPrefix
+                    bytes.append(contentsOf: text)
                     bytes.append(contentsOf: [0x0A, 0x0A])
                     more = exchange.write(bytes) && more
                 case .usage(let reported):

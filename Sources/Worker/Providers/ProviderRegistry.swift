@@ -5,6 +5,8 @@ import Common
 struct ProviderRegistry: Sendable {
     private let translators: [ProviderID: any Provider]
     private let credentials: [ProviderID: ProviderCredentials]
+    /// Enabled providers, in failover order (fixed for the worker's life, so computed once).
+    let enabled: [ProviderID]
 
     init(config: GatewayConfig) {
         translators = [.openai: OpenAIProvider(), .anthropic: AnthropicProvider(), .gemini: GeminiProvider()]
@@ -16,6 +18,7 @@ struct ProviderRegistry: Sendable {
             if let key = setting.apiKey { credentials[id] = ProviderCredentials(apiKey: key, baseURL: setting.baseURL) }
         }
         self.credentials = credentials
+        enabled = ProviderID.allCases.filter { credentials[$0] != nil }
     }
 
     func translator(for id: ProviderID) -> (any Provider)? { translators[id] }
@@ -24,7 +27,4 @@ struct ProviderRegistry: Sendable {
     func credentials(for id: ProviderID) -> ProviderCredentials? {
         translators[id] == nil ? nil : credentials[id]
     }
-
-    /// Enabled providers, in failover order.
-    var enabled: [ProviderID] { ProviderID.allCases.filter { credentials(for: $0) != nil } }
 }

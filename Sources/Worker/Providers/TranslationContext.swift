@@ -30,6 +30,8 @@ struct TranslatedResponse: Sendable, Equatable {
 enum StreamOutput: Sendable, Equatable {
     /// An OpenAI `chat.completion.chunk` to send to the client as one `data:` event.
     case chunk(JSONValue)
+    /// A chunk already in OpenAI's format, as its JSON text (OpenAI's own, passed on).
+    case rawChunk([UInt8])
     /// The stream's token usage (always reported, whether or not the client asked for the chunk).
     case usage(Usage)
     /// The upstream failed mid-stream: the client gets this error event and no `[DONE]`.

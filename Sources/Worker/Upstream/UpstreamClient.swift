@@ -21,6 +21,8 @@ final class UpstreamClient {
     /// Finished easy handles, reset and kept for the next transfers: creating one costs an
     /// allocation of several kilobytes and its initialisation on every request otherwise.
     private var spareHandles: [UnsafeMutableRawPointer] = []
+    private var sharedHeaderLists: [(headers: [UpstreamRequest.Header], list: UnsafeMutablePointer<curl_slist>)] = []
+    private let maxSharedHeaderLists = 16
     /// Streams whose consumer asked for a pause; applied after the current action.
     private var pauseCandidates: [UpstreamTransfer] = []
     private let maxSpareHandles = 256
@@ -68,11 +70,7 @@ final class UpstreamClient {
             // COPYPOSTFIELDS copies: the body need not outlive this call.
             _ = ccurl_easy_setopt_ptr(easy, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: buffer.baseAddress))
         }
-        var list: UnsafeMutablePointer<curl_slist>?
-        for header in request.headers { list = curl_slist_append(list, "\(header.name): \(header.value)") }
-        list = curl_slist_append(list, "Expect:")  // no 100-continue round trip
-        transfer.headerList = list
-        _ = ccurl_easy_setopt_ptr(easy, CURLOPT_HTTPHEADER, UnsafeMutableRawPointer(list))
+        _ = ccurl_easy_setopt_ptr(easy, CURLOPT_HTTPHEADER, UnsafeMutableRawPointer(headerList(for: request.headers, transfer)))
         _ = ccurl_easy_setopt_write(easy, curlWriteCallback)
         _ = ccurl_easy_setopt_ptr(easy, CURLOPT_WRITEDATA, me)
         _ = ccurl_easy_setopt_header(easy, curlHeaderCallback)
@@ -97,6 +95,24 @@ final class UpstreamClient {
             guard let self, !transfer.isComplete else { return }
             self.end(transfer, failure: .cancelled)
         }
+    }
+
+    /// The header list for a request: each provider sends the same few headers every time, so
+    /// their lists are built once and shared (kept for the worker's life, at most
+    /// `maxSharedHeaderLists`); any other list belongs to its transfer and is freed with it.
+    private func headerList(for headers: [UpstreamRequest.Header], _ transfer: UpstreamTransfer)
+        -> UnsafeMutablePointer<curl_slist>?
+    {
+        if let shared = sharedHeaderLists.first(where: { $0.headers == headers }) { return shared.list }
+        var list: UnsafeMutablePointer<curl_slist>?
+        for header in headers { list = curl_slist_append(list, "\(header.name): \(header.value)") }
+        list = curl_slist_append(list, "Expect:")  // no 100-continue round trip
+        if let list, sharedHeaderLists.count < maxSharedHeaderLists {
+            sharedHeaderLists.append((headers, list))
+        } else {
+            transfer.headerList = list
+        }
+        return list
     }
 
     /// Called by a transfer whose consumer asked for a pause.

@@ -8,6 +8,7 @@ import Common
 final class UpstreamTransfer {
     let request: UpstreamRequest
     private(set) var status = 0
+    /// The response headers of a non-2xx answer (a 2xx answer's are not kept).
     private(set) var headers: [UpstreamRequest.Header] = []
     private(set) var headReceived = false
     private(set) var failure: UpstreamFailure?
@@ -31,6 +32,7 @@ final class UpstreamTransfer {
     var isPaused = false
     /// Owned by the client while the transfer runs.
     var easy: UnsafeMutableRawPointer?
+    /// A header list of its own, freed with it (nil when the client's shared list is used).
     var headerList: UnsafeMutablePointer<curl_slist>?
 
     init(request: UpstreamRequest, now: UInt64, headTimeoutNanos: UInt64, idleTimeoutNanos: UInt64, maxBodyBytes: Int) {
@@ -118,7 +120,9 @@ final class UpstreamTransfer {
                 headWaiter?.resume(returning: .success(status))
                 headWaiter = nil
             }
-        } else if let colon = bytes.firstIndex(of: 0x3A), headers.count < 200 {
+        } else if !(200...299).contains(status), let colon = bytes.firstIndex(of: 0x3A), headers.count < 200 {
+            // Only an error answer's headers are read (Retry-After, the provider's error
+            // details); a success's are not kept, sparing their strings on every request.
             let name = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[..<colon]), as: UTF8.self)
             let value = UnsafeRawBufferPointer(rebasing: bytes[(colon + 1)...]).trimmed()
             headers.append(.init(name, String(decoding: value, as: UTF8.self)))

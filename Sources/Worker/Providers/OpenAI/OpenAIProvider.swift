@@ -108,7 +108,10 @@ struct OpenAIStreamTranslator: StreamTranslator {
             return [.done]
         }
         guard !event.data.isEmpty else { return [] }
-        guard let chunk = try? JSONParser.parse(Array(event.data.utf8)), case .object(let object) = chunk else {
+        // Chunks go on as the provider sent them; only `error` and `usage` are read, the rest is
+        // checked but not built (this runs for every chunk of every stream).
+        let bytes = Array(event.data.utf8)
+        guard let (object, _) = try? JSONParser.parseMembers(bytes, keep: Self.chunkMembersRead) else {
             finished = true
             return [.error(UpstreamErrors.malformed(.openai))]
         }
@@ -121,12 +124,15 @@ struct OpenAIStreamTranslator: StreamTranslator {
         var outputs: [StreamOutput] = []
         if let usage = object["usage"], !usage.isNull {
             outputs.append(.usage(OpenAIProvider.usage(from: usage)))
-            let isUsageOnly = object["choices"]?.arrayValue?.isEmpty ?? true
+            // Once per stream: is this the usage-only chunk (no choices) the gateway asked for?
+            let isUsageOnly = (try? JSONParser.parse(bytes))?["choices"]?.arrayValue?.isEmpty ?? true
             if isUsageOnly && !context.includeUsage { return outputs }
         }
-        outputs.append(.chunk(chunk))
+        outputs.append(.rawChunk(bytes))
         return outputs
     }
+
+    private static let chunkMembersRead = ["error", "usage"]
 }
 
 extension String {
