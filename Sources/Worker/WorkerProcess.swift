@@ -21,6 +21,9 @@ final class WorkerProcess {
     private var control: ControlChannel?
     private var signals: SignalReader?
     private var drainDeadline: UInt64?
+    /// The most connections open since the last look, and when that was: see `releaseMemoryAfterSpike`.
+    private var connectionPeak = 0
+    private var lastMemoryCheck: UInt64 = 0
     private let services: WorkerServices
     private var isStopping = false
 
@@ -111,6 +114,7 @@ final class WorkerProcess {
         slot.beat()
         server.sweep()
         for listener in listeners { listener.resumeIfPossible() }
+        releaseMemoryAfterSpike()
         guard let deadline = drainDeadline else { return }
         if server.openConnections == 0 {
             logger.info("worker drained")
@@ -120,6 +124,17 @@ final class WorkerProcess {
                 ["connections": .int(server.openConnections)])
             stop()
         }
+    }
+
+    /// glibc keeps freed memory for reuse; after a spike (thousands of streams at once) a worker
+    /// would hold that peak for good. Every 10 s, if the connections have fallen well below their
+    /// peak since the last look, the free pages go back to the system.
+    private func releaseMemoryAfterSpike() {
+        connectionPeak = max(connectionPeak, server.openConnections)
+        guard loop.now &- lastMemoryCheck >= 10_000_000_000 else { return }
+        if connectionPeak >= 2 * server.openConnections + 256 { _ = cgl_release_free_memory() }
+        connectionPeak = server.openConnections
+        lastMemoryCheck = loop.now
     }
 
     private func beginDrain(reason: String) {

@@ -37,6 +37,8 @@ int cgl_set_nonblocking(int fd, int on);
 
 // MARK: process
 
+/* Returns the allocator's free pages to the system (malloc_trim(0)). */
+int cgl_release_free_memory(void);
 int cgl_set_process_name(const char *name);
 int cgl_set_parent_death_signal(int signal);
 /// posix_spawn with an empty signal mask and every signal at its default disposition.

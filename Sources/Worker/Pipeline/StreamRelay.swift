@@ -45,38 +45,37 @@ struct StreamRelay {
             exchange.startStream(status: 200, headers: headers, trailers: Self.trailers)
         }
 
+        /// Sends what one piece of the upstream body produced as one write: a provider that has
+        /// fallen behind sends several events at once, and each would otherwise cost a syscall.
         func emit(_ outputs: [StreamOutput]) -> Bool {
-            var more = true
+            var pending: [UInt8] = []
             for output in outputs where streamError == nil && !completed {
                 switch output {
                 case .chunk(let chunk):
                     start()
-                    var bytes = Array("data: ".utf8)
-                    chunk.write(to: &bytes)
-                    bytes.append(contentsOf: [0x0A, 0x0A])
-                    more = exchange.write(bytes) && more
+                    pending.append(contentsOf: Self.dataPrefix)
+                    chunk.write(to: &pending)
+                    pending.append(contentsOf: [0x0A, 0x0A])
                 case .rawChunk(let text):
                     start()
-                    var bytes = Self.dataPrefix
-                    bytes.append(contentsOf: text)
-                    bytes.append(contentsOf: [0x0A, 0x0A])
-                    more = exchange.write(bytes) && more
+                    pending.append(contentsOf: Self.dataPrefix)
+                    pending.append(contentsOf: text)
+                    pending.append(contentsOf: [0x0A, 0x0A])
                 case .usage(let reported):
                     usage = reported
                 case .error(let error):
                     streamError = error
                     guard started else { break }
-                    var bytes = Array("data: ".utf8)
-                    bytes.append(contentsOf: error.json.utf8)
-                    bytes.append(contentsOf: [0x0A, 0x0A])
-                    exchange.write(bytes)
+                    pending.append(contentsOf: Self.dataPrefix)
+                    pending.append(contentsOf: error.json.utf8)
+                    pending.append(contentsOf: [0x0A, 0x0A])
                 case .done:
                     start()
                     completed = true
-                    exchange.write(Self.done)
+                    pending.append(contentsOf: Self.done)
                 }
             }
-            return more
+            return pending.isEmpty || exchange.write(pending)
         }
 
         transfer.stream { bytes in

@@ -69,7 +69,14 @@ struct HTTPResponseEncoder {
     func chunk(_ bytes: [UInt8], framing: Framing) -> [UInt8] {
         guard !bytes.isEmpty else { return [] }
         guard case .chunked = framing else { return bytes }
-        var out = Array(String(bytes.count, radix: 16).utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count + 20)
+        var shift = (Int.bitWidth - bytes.count.leadingZeroBitCount + 3) / 4 * 4
+        repeat {  // the size in hex, without building a String
+            shift -= 4
+            let digit = UInt8((bytes.count >> shift) & 0xF)
+            out.append(digit < 10 ? 0x30 + digit : 0x57 + digit)
+        } while shift > 0
         out.append(contentsOf: [13, 10])
         out.append(contentsOf: bytes)
         out.append(contentsOf: [13, 10])

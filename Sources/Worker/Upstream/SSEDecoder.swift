@@ -2,8 +2,20 @@
 struct SSEEvent: Equatable, Sendable {
     /// The `event:` field, nil when absent (the default "message" type).
     var event: String?
-    /// The `data:` lines joined with "\n".
-    var data: String
+    /// The `data:` lines joined with "\n", as bytes (translators that pass data on need no text).
+    var bytes: [UInt8]
+
+    /// The data as text.
+    var data: String { String(decoding: bytes, as: UTF8.self) }
+
+    init(event: String?, bytes: [UInt8]) {
+        self.event = event
+        self.bytes = bytes
+    }
+
+    init(event: String?, data: String) {
+        self.init(event: event, bytes: Array(data.utf8))
+    }
 }
 
 /// An incremental Server-Sent Events decoder (the WHATWG event-stream grammar): feed it bytes as
@@ -23,24 +35,38 @@ struct SSEDecoder: Sendable {
     init() {}
 
     /// Decodes `bytes`; returns the events completed by them, in order.
-    mutating func consume(_ bytes: some Sequence<UInt8>) -> [SSEEvent] {
+    mutating func consume<Bytes: Collection<UInt8>>(_ bytes: Bytes) -> [SSEEvent] {
+        if let events = bytes.withContiguousStorageIfAvailable({ consume(buffer: $0) }) { return events }
+        return Array(bytes).withUnsafeBufferPointer { consume(buffer: $0) }
+    }
+
+    /// Takes each line in one piece up to its terminator (this runs for every chunk of every
+    /// stream, so not byte by byte).
+    private mutating func consume(buffer: UnsafeBufferPointer<UInt8>) -> [SSEEvent] {
         var events: [SSEEvent] = []
-        for byte in bytes {
+        var index = 0
+        while index < buffer.count {
             if lastWasCR {
                 lastWasCR = false
-                if byte == 0x0A { continue }  // the LF of a CRLF
+                if buffer[index] == 0x0A {  // the LF of a CRLF
+                    index += 1
+                    continue
+                }
             }
-            if byte == 0x0A || byte == 0x0D {
-                lastWasCR = byte == 0x0D
-                if let completed = endLine() { events.append(completed) }
-                continue
+            var end = index
+            while end < buffer.count && buffer[end] != 0x0A && buffer[end] != 0x0D { end += 1 }
+            if end > index {
+                line.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[index..<end]))
+                if line.count + data.count > Self.maxEventBytes {
+                    isOverflowed = true
+                    line.removeAll()
+                    data.removeAll()
+                }
             }
-            line.append(byte)
-            if line.count + data.count > Self.maxEventBytes {
-                isOverflowed = true
-                line.removeAll()
-                data.removeAll()
-            }
+            guard end < buffer.count else { break }
+            lastWasCR = buffer[end] == 0x0D
+            if let completed = endLine() { events.append(completed) }
+            index = end + 1
         }
         return events
     }
@@ -55,11 +81,11 @@ struct SSEDecoder: Sendable {
         defer { line.removeAll(keepingCapacity: true) }
         if line.isEmpty {
             guard hasData || event != nil else { return nil }
-            let completed = SSEEvent(event: event, data: String(decoding: data, as: UTF8.self))
+            let completed = SSEEvent(event: event, bytes: data)
             event = nil
-            data.removeAll(keepingCapacity: true)
+            data = []
             hasData = false
-            return hasData || !completed.data.isEmpty || completed.event != nil ? completed : nil
+            return !completed.bytes.isEmpty || completed.event != nil ? completed : nil
         }
         if line[0] == UInt8(ascii: ":") { return nil }
         let colon = line.firstIndex(of: UInt8(ascii: ":")) ?? line.count

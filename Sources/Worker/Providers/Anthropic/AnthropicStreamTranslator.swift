@@ -88,8 +88,8 @@ struct AnthropicStreamTranslator: StreamTranslator {
 
     private mutating func handle(_ event: SSEEvent, into out: inout [StreamOutput]) {
         if let name = event.event, !Self.handledEvents.contains(name) { return }  // ping, and newer events
-        if event.event == nil && event.data.isEmpty { return }
-        guard let value = try? JSONParser.parse(Array(event.data.utf8)), case .object(let data) = value else {
+        if event.event == nil && event.bytes.isEmpty { return }
+        guard let value = try? JSONParser.parse(event.bytes), case .object(let data) = value else {
             fail(AnthropicErrorTranslator.invalidResponse("a stream event is not a JSON object"), into: &out)
             return
         }

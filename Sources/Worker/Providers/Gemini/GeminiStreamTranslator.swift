@@ -77,11 +77,11 @@ struct GeminiStreamTranslator: StreamTranslator {
     }
 
     private mutating func translate(_ event: SSEEvent, into outputs: inout [StreamOutput], cutShort: Bool = false) {
-        let data = event.data.utf8
+        let data = event.bytes
         guard data.contains(where: { $0 != 0x20 && $0 != 0x09 }) else { return }
         let value: JSONValue
         do {
-            value = try JSONParser.parse(Array(data))
+            value = try JSONParser.parse(data)
         } catch {
             if cutShort { return fail(GeminiErrorTranslator.truncated, into: &outputs) }
             fail(GeminiErrorTranslator.malformed("Gemini sent a stream event that is not valid JSON (\(error.description))."), into: &outputs)

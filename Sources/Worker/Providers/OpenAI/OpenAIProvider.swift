@@ -103,14 +103,14 @@ struct OpenAIStreamTranslator: StreamTranslator {
     }
 
     private mutating func translate(_ event: SSEEvent) -> [StreamOutput] {
-        if event.data == "[DONE]" {
+        let bytes = event.bytes
+        if bytes.elementsEqual("[DONE]".utf8) {
             finished = true
             return [.done]
         }
-        guard !event.data.isEmpty else { return [] }
+        guard !bytes.isEmpty else { return [] }
         // Chunks go on as the provider sent them; only `error` and `usage` are read, the rest is
         // checked but not built (this runs for every chunk of every stream).
-        let bytes = Array(event.data.utf8)
         guard let (object, _) = try? JSONParser.parseMembers(bytes, keep: Self.chunkMembersRead) else {
             finished = true
             return [.error(UpstreamErrors.malformed(.openai))]
