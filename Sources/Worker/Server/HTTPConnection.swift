@@ -28,6 +28,8 @@ final class HTTPConnection: EventHandler {
     private var requestBytes = 0
     private var responseBytes = 0
     private var isInsideInputLoop = false
+    /// Nothing has arrived on this connection yet: a client that has just connected.
+    private var isFresh = true
 
     /// Reading stops while this much response is waiting for the client (pipelining, slow readers).
     private static let outputHighWater = 256 * 1024
@@ -76,7 +78,10 @@ final class HTTPConnection: EventHandler {
                 break
             }
         }
-        if gotData { lastActivity = server.loop.now }
+        if gotData {
+            lastActivity = server.loop.now
+            isFresh = false
+        }
         processInput()
         if peerClosedInput && !isClosed { clientEndedInput() }
     }
@@ -320,9 +325,17 @@ final class HTTPConnection: EventHandler {
             if now > limit + config.headerTimeoutNanos { timeOutRequest() }
             return
         }
-        let idleLimit = server.isDraining
-            ? max(lastActivity, server.drainStartedAt) + server.drainIdleGraceNanos
-            : lastActivity + config.keepAliveTimeoutNanos
+        // A draining worker closes idle keep-alive connections after a short grace, but a client
+        // that has just connected and not yet sent its first request is not idle: it gets the
+        // whole header timeout (a reload must not fail a request that is on its way).
+        let idleLimit: UInt64
+        if !server.isDraining {
+            idleLimit = lastActivity + config.keepAliveTimeoutNanos
+        } else if isFresh {
+            idleLimit = lastActivity + config.headerTimeoutNanos
+        } else {
+            idleLimit = max(lastActivity, server.drainStartedAt) + server.drainIdleGraceNanos
+        }
         if now > idleLimit { close() }
     }
 
