@@ -248,27 +248,7 @@ public struct JSONParser {
                 position += 1
                 if byte == UInt8(ascii: "\"") { return }
                 guard position < bytes.count else { break }
-                let escape = bytes[position]
-                position += 1
-                switch escape {
-                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"),
-                    UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
-                    break
-                case UInt8(ascii: "u"):
-                    let code = try parseHex4()
-                    if code >= 0xD800 && code < 0xDC00 {
-                        guard position + 1 < bytes.count, bytes[position] == UInt8(ascii: "\\"),
-                            bytes[position + 1] == UInt8(ascii: "u")
-                        else { throw error("unpaired surrogate in string") }
-                        position += 2
-                        let low = try parseHex4()
-                        guard low >= 0xDC00 && low < 0xE000 else { throw error("unpaired surrogate in string") }
-                    } else if code >= 0xDC00 && code < 0xE000 {
-                        throw error("unpaired surrogate in string")
-                    }
-                default:
-                    throw error("invalid escape")
-                }
+                _ = try parseEscape()
                 segment = position
                 isASCII = true
                 continue
@@ -363,38 +343,43 @@ public struct JSONParser {
             }
             position += 1
             guard position < bytes.count else { break }
-            let escape = bytes[position]
-            position += 1
-            switch escape {
-            case UInt8(ascii: "\""): scalars.append(0x22)
-            case UInt8(ascii: "\\"): scalars.append(0x5C)
-            case UInt8(ascii: "/"): scalars.append(0x2F)
-            case UInt8(ascii: "b"): scalars.append(0x08)
-            case UInt8(ascii: "f"): scalars.append(0x0C)
-            case UInt8(ascii: "n"): scalars.append(0x0A)
-            case UInt8(ascii: "r"): scalars.append(0x0D)
-            case UInt8(ascii: "t"): scalars.append(0x09)
-            case UInt8(ascii: "u"):
-                var code = try parseHex4()
-                if code >= 0xD800 && code < 0xDC00 {
-                    // A high surrogate must be followed by an escaped low surrogate.
-                    guard position + 1 < bytes.count, bytes[position] == UInt8(ascii: "\\"),
-                        bytes[position + 1] == UInt8(ascii: "u")
-                    else { throw error("unpaired surrogate in string") }
-                    position += 2
-                    let low = try parseHex4()
-                    guard low >= 0xDC00 && low < 0xE000 else { throw error("unpaired surrogate in string") }
-                    code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
-                } else if code >= 0xDC00 && code < 0xE000 {
-                    throw error("unpaired surrogate in string")
-                }
-                guard let scalar = Unicode.Scalar(code) else { throw error("invalid escape") }
-                scalars.append(contentsOf: String(Character(scalar)).utf8)
-            default:
-                throw error("invalid escape")
-            }
+            UTF8.encode(try parseEscape()) { scalars.append($0) }
         }
         throw error("unterminated string")
+    }
+
+    /// One escape sequence, the backslash already read: the scalar it stands for. A `\u` high
+    /// surrogate must be followed by an escaped low one.
+    private mutating func parseEscape() throws(JSONParseError) -> Unicode.Scalar {
+        let escape = bytes[position]
+        position += 1
+        switch escape {
+        case UInt8(ascii: "\""): return "\""
+        case UInt8(ascii: "\\"): return "\\"
+        case UInt8(ascii: "/"): return "/"
+        case UInt8(ascii: "b"): return "\u{08}"
+        case UInt8(ascii: "f"): return "\u{0C}"
+        case UInt8(ascii: "n"): return "\n"
+        case UInt8(ascii: "r"): return "\r"
+        case UInt8(ascii: "t"): return "\t"
+        case UInt8(ascii: "u"):
+            var code = try parseHex4()
+            if code >= 0xD800 && code < 0xDC00 {
+                guard position + 1 < bytes.count, bytes[position] == UInt8(ascii: "\\"),
+                    bytes[position + 1] == UInt8(ascii: "u")
+                else { throw error("unpaired surrogate in string") }
+                position += 2
+                let low = try parseHex4()
+                guard low >= 0xDC00 && low < 0xE000 else { throw error("unpaired surrogate in string") }
+                code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
+            } else if code >= 0xDC00 && code < 0xE000 {
+                throw error("unpaired surrogate in string")
+            }
+            guard let scalar = Unicode.Scalar(code) else { throw error("invalid escape") }
+            return scalar
+        default:
+            throw error("invalid escape")
+        }
     }
 
     private mutating func parseHex4() throws(JSONParseError) -> UInt32 {

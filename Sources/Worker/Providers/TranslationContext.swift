@@ -14,6 +14,8 @@ struct TranslationContext: Sendable, Equatable {
 
 /// A complete (non-streaming) answer translated to OpenAI's `chat.completion`.
 struct TranslatedResponse: Sendable, Equatable {
+    /// The answer as JSON; for a pass-through answer (`passthrough` set), only the members the
+    /// translator read from it.
     var body: JSONValue
     var usage: Usage
     /// The `model` the answer names.

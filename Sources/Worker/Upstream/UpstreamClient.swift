@@ -21,11 +21,12 @@ final class UpstreamClient {
     /// Finished easy handles, reset and kept for the next transfers: creating one costs an
     /// allocation of several kilobytes and its initialisation on every request otherwise.
     private var spareHandles: [UnsafeMutableRawPointer] = []
+    private let maxSpareHandles = 256
+    /// See `headerList(for:_:)`.
     private var sharedHeaderLists: [(headers: [UpstreamRequest.Header], list: UnsafeMutablePointer<curl_slist>)] = []
     private let maxSharedHeaderLists = 16
     /// Streams whose consumer asked for a pause; applied after the current action.
     private var pauseCandidates: [UpstreamTransfer] = []
-    private let maxSpareHandles = 256
     let headTimeoutNanos: UInt64
     let idleTimeoutNanos: UInt64
 
