@@ -95,11 +95,17 @@ public struct JSONParser {
     private mutating func parseObject(depth: Int) throws(JSONParseError) -> JSONObject {
         guard depth <= maxDepth else { throw error("JSON nested too deeply") }
         position += 1
-        var object = JSONObject()
+        var fields: [(key: String, value: JSONValue)] = []
+        fields.reserveCapacity(8)  // one allocation for the usual small object, not four growths
+        // A repeated key replaces the earlier value in place (the last one wins). Small objects
+        // look for it by scanning; past `scanLimit` members an index by name takes over, so a
+        // hostile object with a million members costs linear time, not quadratic.
+        let scanLimit = 8
+        var indexByKey: [String: Int] = [:]
         skipWhitespace()
         if position < bytes.count && bytes[position] == UInt8(ascii: "}") {
             position += 1
-            return object
+            return JSONObject(fields)
         }
         while true {
             skipWhitespace()
@@ -111,14 +117,25 @@ public struct JSONParser {
             guard position < bytes.count, bytes[position] == UInt8(ascii: ":") else { throw error("expected ':'") }
             position += 1
             skipWhitespace()
-            object[key] = try parseValue(depth: depth)
+            let value = try parseValue(depth: depth)
+            let existing = fields.count <= scanLimit ? fields.firstIndex { $0.key == key } : indexByKey[key]
+            if let existing {
+                fields[existing].value = value
+            } else {
+                fields.append((key, value))
+                if fields.count == scanLimit + 1 {
+                    for (index, field) in fields.enumerated() { indexByKey[field.key] = index }
+                } else if fields.count > scanLimit + 1 {
+                    indexByKey[key] = fields.count - 1
+                }
+            }
             skipWhitespace()
             guard position < bytes.count else { throw error("unexpected end of JSON") }
             if bytes[position] == UInt8(ascii: ",") {
                 position += 1
             } else if bytes[position] == UInt8(ascii: "}") {
                 position += 1
-                return object
+                return JSONObject(fields)
             } else {
                 throw error("expected ',' or '}'")
             }
