@@ -257,4 +257,29 @@ struct ChatCompletionTests {
         let gateway = try GatewayProcess()
         #expect(gateway.log.contains("THE TEST KEY gw_test_abc123 IS ACTIVE"))
     }
+
+    /// Providers close kept-alive connections after their idle timeout. A worker keeps watching
+    /// an upstream connection between transfers (the next transfer on it then costs no epoll
+    /// call), so one the provider closed must be dropped and replaced without a failed request,
+    /// also when the replacement gets the closed one's descriptor number (one worker, so every
+    /// round lands on the same connection pool).
+    @Test func upstreamConnectionsClosedWhileIdleCostNoRequest() throws {
+        let (gateway, mock) = try Self.start(extra: ["WORKERS": "1"])
+        for round in 0..<6 {
+            let response = try call(port: gateway.port, "POST", "/v1/chat/completions", headers: [Self.key],
+                body: Self.chat("gpt-4o-mini", "round \(round)"))
+            #expect(response.status == 200, "round \(round): \(response.text)")
+            #expect(response.header("X-Attempts") == "1")
+            #expect(response.header("X-Provider") == "openai")
+            let closed = try call(port: mock.port, "POST", "/__mock/close-idle").json["closed"] as? Int
+            #expect((closed ?? 0) >= 1, "round \(round): the gateway's upstream connection was not idle at the mock")
+            // Odd rounds give the worker time to see the close on the idle connection first;
+            // even rounds reuse it at once, so curl finds it dead when it takes it.
+            if round % 2 == 1 { usleep(200_000) }
+        }
+        let final = try call(port: gateway.port, "POST", "/v1/chat/completions", headers: [Self.key], body: Self.chat())
+        #expect(final.status == 200)
+        let connections = try mock.stats()["connections"] as? [String: Any]
+        #expect((connections?["opened"] as? Int ?? 0) >= 7 + 6, "a new upstream connection per round")
+    }
 }

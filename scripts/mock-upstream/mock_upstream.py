@@ -86,6 +86,8 @@ class State:
         self.strict = strict
         self.faults = faults.FaultStore()
         self.log = collections.deque(maxlen=100)
+        # keep-alive connections waiting for their next request (closed by /__mock/close-idle)
+        self.idle = set()
         self.seq = 0
         self.replay = {}
         self.reset_stats()
@@ -186,6 +188,7 @@ class Server:
         st.conn_active += 1
         try:
             while True:
+                st.idle.add(writer)
                 try:
                     head = await reader.readuntil(b"\r\n\r\n")
                 except (asyncio.IncompleteReadError, ConnectionError):
@@ -193,6 +196,7 @@ class Server:
                 except asyncio.LimitOverrunError:
                     writer.write(status_line(431) + b"content-length: 0\r\nconnection: close\r\n\r\n")
                     return
+                st.idle.discard(writer)
                 req = self.parse_head(head)
                 if req is None:
                     writer.write(status_line(400) + b"content-length: 0\r\nconnection: close\r\n\r\n")
@@ -232,6 +236,7 @@ class Server:
                 if not keep:
                     return
         finally:
+            st.idle.discard(writer)
             st.conn_active -= 1
             try:
                 writer.close()
@@ -616,6 +621,13 @@ class Server:
                 st.log.clear()
                 st.reset_stats()
                 return ok({"reset": True})
+            elif path == "/__mock/close-idle" and m == "POST":
+                # as a provider's edge does after its keep-alive timeout: the client finds out
+                # only when it next looks at (or reuses) the connection
+                idle = list(st.idle)
+                for w in idle:
+                    w.close()
+                return ok({"closed": len(idle)})
             elif path == "/__mock/health" and m == "GET":
                 return ok({"ok": True})
             else:

@@ -61,9 +61,17 @@ final class EventLoop {
         handlers[index] = (tag, handler)
     }
 
-    func modify(_ fd: Int32, events: UInt32) {
-        guard let entry = handlers[Int(fd)] else { return }
-        _ = cgl_epoll_ctl(epollFD, CGL_EPOLL_CTL_MOD, fd, events, UInt64(entry.tag) << 32 | UInt64(UInt32(fd)))
+    /// Changes the events watched on `fd`; false when it is not registered (any more: closing a
+    /// file takes it out of epoll without a word to us).
+    @discardableResult
+    func modify(_ fd: Int32, events: UInt32) -> Bool {
+        guard Int(fd) < handlers.count, let entry = handlers[Int(fd)] else { return false }
+        return cgl_epoll_ctl(epollFD, CGL_EPOLL_CTL_MOD, fd, events, UInt64(entry.tag) << 32 | UInt64(UInt32(fd))) == 0
+    }
+
+    /// The handler registered for `fd`, if any.
+    func handler(for fd: Int32) -> EventHandler? {
+        Int(fd) < handlers.count ? handlers[Int(fd)]?.handler : nil
     }
 
     /// Removes `fd` from the loop; call before closing it.

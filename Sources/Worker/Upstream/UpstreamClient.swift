@@ -15,11 +15,12 @@ final class UpstreamClient {
     private let loop: EventLoop
     private let multi: UnsafeMutableRawPointer
     private var transfers: [UnsafeMutableRawPointer: UpstreamTransfer] = [:]
+    /// Sockets curl asked us to watch, and kept-alive connections it stopped watching (parked).
     private var watched: [Int32: CurlSocket] = [:]
     private var timerID: Int?
-    private var actionScheduled = false
-    /// Finished easy handles, reset and kept for the next transfers: creating one costs an
-    /// allocation of several kilobytes and its initialisation on every request otherwise.
+    /// Easy handles of transfers that ended cleanly, kept with their fixed options for the next
+    /// transfers: creating one costs an allocation of several kilobytes and its initialisation,
+    /// and resetting one means setting every option again, on every request otherwise.
     private var spareHandles: [UnsafeMutableRawPointer] = []
     private let maxSpareHandles = 256
     /// See `headerList(for:_:)`.
@@ -56,34 +57,46 @@ final class UpstreamClient {
         let transfer = UpstreamTransfer(
             request: request, now: loop.now, headTimeoutNanos: headTimeout, idleTimeoutNanos: idleTimeoutNanos,
             maxBodyBytes: maxBodyBytes)
-        guard let easy = spareHandles.popLast() ?? curl_easy_init() else {
+        guard let easy = spareHandles.popLast() ?? makeHandle() else {
             transfer.finish(.connection("could not create a transfer"))
             return transfer
         }
         transfer.easy = easy
         transfer.client = self
         let me = Unmanaged.passUnretained(transfer).toOpaque()
+        // Only what differs from one transfer to the next; the rest was set by makeHandle.
         _ = ccurl_easy_setopt_str(easy, CURLOPT_URL, request.url)
-        _ = ccurl_easy_setopt_long(easy, CURLOPT_NOSIGNAL, 1)
-        _ = ccurl_easy_setopt_long(easy, CURLOPT_POST, 1)
         _ = ccurl_easy_setopt_off(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(request.body.count))
         request.body.withUnsafeBufferPointer { buffer in
             // COPYPOSTFIELDS copies: the body need not outlive this call.
             _ = ccurl_easy_setopt_ptr(easy, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: buffer.baseAddress))
         }
         _ = ccurl_easy_setopt_ptr(easy, CURLOPT_HTTPHEADER, UnsafeMutableRawPointer(headerList(for: request.headers, transfer)))
-        _ = ccurl_easy_setopt_write(easy, curlWriteCallback)
         _ = ccurl_easy_setopt_ptr(easy, CURLOPT_WRITEDATA, me)
-        _ = ccurl_easy_setopt_header(easy, curlHeaderCallback)
         _ = ccurl_easy_setopt_ptr(easy, CURLOPT_HEADERDATA, me)
         _ = ccurl_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, Int(min(headTimeout, 10_000_000_000) / 1_000_000))
+        transfers[easy] = transfer
+        // Adding the handle makes curl ask for a timer of 0 ms (setTimer), which runs the
+        // transfer at the end of this turn of the loop, batched with the others started in it.
+        _ = curl_multi_add_handle(multi, easy)
+        return transfer
+    }
+
+    /// A new easy handle with the options every transfer shares.
+    private func makeHandle() -> UnsafeMutableRawPointer? {
+        guard let easy = curl_easy_init() else { return nil }
+        // curl closes connections through us, so a parked socket leaves epoll before its number
+        // can be handed out again (see `watch`).
+        _ = ccurl_easy_setopt_closesocket(easy, curlCloseSocketCallback)
+        _ = ccurl_easy_setopt_ptr(easy, CURLOPT_CLOSESOCKETDATA, Unmanaged.passUnretained(self).toOpaque())
+        _ = ccurl_easy_setopt_long(easy, CURLOPT_NOSIGNAL, 1)
+        _ = ccurl_easy_setopt_long(easy, CURLOPT_POST, 1)
+        _ = ccurl_easy_setopt_write(easy, curlWriteCallback)
+        _ = ccurl_easy_setopt_header(easy, curlHeaderCallback)
         _ = ccurl_easy_setopt_long(easy, CURLOPT_TCP_KEEPALIVE, 1)
         _ = ccurl_easy_setopt_long(easy, CURLOPT_TCP_NODELAY, 1)
         _ = ccurl_easy_setopt_long(easy, CURLOPT_FOLLOWLOCATION, 0)
-        transfers[easy] = transfer
-        _ = curl_multi_add_handle(multi, easy)
-        scheduleAction()
-        return transfer
+        return easy
     }
 
     /// Stops a transfer at once (the client went away); its connection is closed, not reused.
@@ -136,32 +149,57 @@ final class UpstreamClient {
 
     // MARK: - libcurl callbacks (on the loop thread, from inside curl_multi_socket_action)
 
+    /// curl stops watching a kept-alive connection when its transfer ends and watches it again
+    /// when the next transfer takes it: two epoll_ctl calls per request. Instead, a socket curl
+    /// lets go of stays registered, parked, with the same events; taking it again costs nothing.
+    /// Should a parked connection become readable (the server closed it), it is taken out of
+    /// epoll then. curl closes sockets through `closing(fd:)`, which forgets them first; should
+    /// a registration still have gone missing, a failed modify falls back to registering.
     fileprivate func watch(fd: Int32, what: Int32) {
         if what == CURL_POLL_REMOVE {
-            if watched.removeValue(forKey: fd) != nil { loop.unregister(fd) }
+            watched[fd]?.isParked = true
             return
         }
         var events: UInt32 = 0
         if what == CURL_POLL_IN || what == CURL_POLL_INOUT { events |= CGL_EPOLLIN }
         if what == CURL_POLL_OUT || what == CURL_POLL_INOUT { events |= CGL_EPOLLOUT }
-        if watched[fd] != nil {
-            loop.modify(fd, events: events)
-        } else {
-            let socket = CurlSocket(fd: fd, client: self)
-            watched[fd] = socket
-            try? loop.register(fd, events: events, handler: socket)
+        if let socket = watched[fd], loop.handler(for: fd) === socket {
+            socket.isParked = false
+            if socket.events == events { return }
+            socket.events = events
+            if loop.modify(fd, events: events) { return }
+            loop.unregister(fd)
         }
+        let socket = CurlSocket(fd: fd, client: self, events: events)
+        watched[fd] = socket
+        try? loop.register(fd, events: events, handler: socket)
+    }
+
+    /// curl is about to close `fd`.
+    fileprivate func closing(fd: Int32) {
+        guard let socket = watched.removeValue(forKey: fd) else { return }
+        if loop.handler(for: fd) === socket { loop.unregister(fd) }
+    }
+
+    /// A parked socket had an event: the server closed or wrote on an idle connection. curl will
+    /// see that when it next checks the connection; we stop watching it.
+    fileprivate func unpark(_ socket: CurlSocket) {
+        if watched[socket.fd] === socket { watched[socket.fd] = nil }
+        if loop.handler(for: socket.fd) === socket { loop.unregister(socket.fd) }
     }
 
     fileprivate func setTimer(milliseconds: Int) {
         if let timerID { loop.cancel(timer: timerID) }
         timerID = nil
         guard milliseconds >= 0 else { return }
-        timerID = loop.schedule(at: loop.now + UInt64(milliseconds) * 1_000_000) { [weak self] in
-            guard let self else { return }
-            self.timerID = nil
-            self.socketAction(fd: CURL_SOCKET_TIMEOUT, flags: 0)
-        }
+        timerID = loop.schedule(at: loop.now + UInt64(milliseconds) * 1_000_000, timerFired)
+    }
+
+    /// One closure for every curl timer (curl asks for one several times per request), so
+    /// setting a timer allocates no new closure context.
+    private lazy var timerFired: () -> Void = { [unowned self] in
+        self.timerID = nil
+        self.socketAction(fd: CURL_SOCKET_TIMEOUT, flags: 0)
     }
 
     // MARK: - Driving curl
@@ -170,16 +208,6 @@ final class UpstreamClient {
         var running: Int32 = 0
         _ = curl_multi_socket_action(multi, fd, flags, &running)
         afterAction()
-    }
-
-    private func scheduleAction() {
-        guard !actionScheduled else { return }
-        actionScheduled = true
-        loop.runSoon { [weak self] in
-            guard let self else { return }
-            self.actionScheduled = false
-            self.socketAction(fd: CURL_SOCKET_TIMEOUT, flags: 0)
-        }
     }
 
     /// Collects finished transfers and applies the pauses streams asked for.
@@ -212,8 +240,9 @@ final class UpstreamClient {
         if let easy = transfer.easy {
             transfers[easy] = nil
             _ = curl_multi_remove_handle(multi, easy)
-            if spareHandles.count < maxSpareHandles {
-                curl_easy_reset(easy)
+            // Only a handle whose transfer ended cleanly is kept as it is: one that was paused,
+            // cancelled or failed may carry state into the next transfer.
+            if failure == nil && !transfer.isPaused && spareHandles.count < maxSpareHandles {
                 spareHandles.append(easy)
             } else {
                 curl_easy_cleanup(easy)
@@ -258,13 +287,17 @@ final class UpstreamClient {
 private final class CurlSocket: EventHandler {
     let fd: Int32
     unowned let client: UpstreamClient
+    var events: UInt32
+    var isParked = false
 
-    init(fd: Int32, client: UpstreamClient) {
+    init(fd: Int32, client: UpstreamClient, events: UInt32) {
         self.fd = fd
         self.client = client
+        self.events = events
     }
 
     func handleEvent(_ events: UInt32) {
+        if isParked { return client.unpark(self) }
         var flags: Int32 = 0
         if events & CGL_EPOLLIN != 0 || events & CGL_EPOLLHUP != 0 { flags |= CURL_CSELECT_IN }
         if events & CGL_EPOLLOUT != 0 { flags |= CURL_CSELECT_OUT }
@@ -287,6 +320,16 @@ private func curlSocketCallback(
     return 0
 }
 
+private func curlCloseSocketCallback(_ clientp: UnsafeMutableRawPointer?, _ fd: curl_socket_t) -> Int32 {
+    if let clientp {
+        let address = UInt(bitPattern: clientp)
+        LoopActor.assumeIsolated {
+            Unmanaged<UpstreamClient>.fromOpaque(UnsafeMutableRawPointer(bitPattern: address)!).takeUnretainedValue().closing(fd: fd)
+        }
+    }
+    return close(fd)
+}
+
 private func curlTimerCallback(_ multi: UnsafeMutableRawPointer?, _ milliseconds: Int, _ userp: UnsafeMutableRawPointer?) -> Int32 {
     guard let userp else { return 0 }
     let address = UInt(bitPattern: userp)
@@ -302,12 +345,12 @@ private func curlWriteCallback(
     guard let userp, let data else { return 0 }
     let address = UInt(bitPattern: userp)
     let length = size * count
-    let bytes = Array(UnsafeRawBufferPointer(start: data, count: length).bindMemory(to: UInt8.self))
+    let start = UInt(bitPattern: data)
     let accepted = LoopActor.assumeIsolated { () -> Bool in
         let transfer = Unmanaged<UpstreamTransfer>.fromOpaque(UnsafeMutableRawPointer(bitPattern: address)!).takeUnretainedValue()
         if transfer.isCancelling { return false }
         transfer.lastActivity = cgl_monotonic_ns()
-        return transfer.receivedBody(bytes)
+        return transfer.receivedBody(UnsafeRawBufferPointer(start: UnsafeRawPointer(bitPattern: start), count: length))
     }
     return accepted ? length : 0
 }

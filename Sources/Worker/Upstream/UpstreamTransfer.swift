@@ -129,10 +129,12 @@ final class UpstreamTransfer {
         }
     }
 
-    /// Returns false when the body must stop (too large for a non-streaming answer).
-    func receivedBody(_ bytes: [UInt8]) -> Bool {
+    /// Returns false when the body must stop (too large for a non-streaming answer). `bytes`
+    /// is libcurl's buffer, valid only during the call: a collected body is appended straight
+    /// from it; a stream's consumer gets its own copy.
+    func receivedBody(_ bytes: UnsafeRawBufferPointer) -> Bool {
         if let onData {
-            if !onData(bytes) { requestPause() }
+            if !onData(Array(bytes)) { requestPause() }
             return true
         }
         if body.count + bytes.count > maxBodyBytes {
