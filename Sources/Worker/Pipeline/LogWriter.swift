@@ -18,7 +18,7 @@ final class LogWriter {
     private let loop: EventLoop
     private let logger: Logger
     private let spool: LogSpool
-    let batchSize = 200
+    let batchSize = 1000
     let maxQueued = 50_000
 
     init(store: StoreThread, loop: EventLoop, logger: Logger, spool: LogSpool) {
