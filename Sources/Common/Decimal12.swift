@@ -99,11 +99,49 @@ public struct Decimal12: Sendable, Hashable, Comparable, CustomStringConvertible
     /// Text with exactly 12 fractional digits (`"0.000013500000"`): the fixed-width form the
     /// embedded store keeps, so sums can be taken digit-group by digit-group in SQL.
     public var fixedText: String {
+        String(unsafeUninitializedCapacity: Self.maxFixedTextCount) { buffer in
+            writeFixedText(to: buffer.baseAddress!)
+        }
+    }
+
+    /// The longest `fixedText`: a sign, 27 whole digits (Int128's range over 10¹²), the point and
+    /// 12 decimals.
+    public static let maxFixedTextCount = 41
+
+    /// Writes `fixedText`'s UTF-8 bytes at `start`, which has room for `maxFixedTextCount`, and
+    /// returns how many. The embedded store writes each log row's cost this way, straight into
+    /// its bind buffer, without a String per row.
+    public func writeFixedText(to start: UnsafeMutablePointer<UInt8>) -> Int {
+        var position = 0
+        if units < 0 {
+            start[0] = UInt8(ascii: "-")
+            position = 1
+        }
         let magnitude = units.magnitude
-        let whole = magnitude / UInt128(Self.unitsPerWhole)
-        let fraction = String(magnitude % UInt128(Self.unitsPerWhole))
-        return (units < 0 ? "-" : "") + String(whole) + "."
-            + String(repeating: "0", count: Self.fractionDigits - fraction.count) + fraction
+        // Any cost below 18 million dollars fits 64 bits, where dividing is cheap; Int128
+        // division is a library call.
+        let whole: UInt128
+        let fraction: UInt64
+        if let small = UInt64(exactly: magnitude) {
+            whole = UInt128(small / UInt64(Self.unitsPerWhole))
+            fraction = small % UInt64(Self.unitsPerWhole)
+        } else {
+            whole = magnitude / UInt128(Self.unitsPerWhole)
+            fraction = UInt64(magnitude % UInt128(Self.unitsPerWhole))
+        }
+        if let whole = UInt64(exactly: whole) {
+            let count = ASCIIDigits.count(whole)
+            ASCIIDigits.write(whole, width: count, to: start + position)
+            position += count
+        } else {
+            for byte in String(whole).utf8 {
+                start[position] = byte
+                position += 1
+            }
+        }
+        start[position] = UInt8(ascii: ".")
+        ASCIIDigits.write(fraction, width: Self.fractionDigits, to: start + position + 1)
+        return position + 1 + Self.fractionDigits
     }
 
     /// Number of significant fractional digits (0 for whole numbers): lets a caller check that a

@@ -86,6 +86,12 @@ import Testing
         #expect(Decimal12.zero.fixedText == "0.000000000000")
         #expect(Decimal12("-12.5")!.fixedText == "-12.500000000000")
         #expect(Decimal12(Decimal12("-12.5")!.fixedText) == Decimal12("-12.5"))
+        // Either side of 64 bits, where the writer leaves its fast path, and the ends of Int128.
+        #expect(Decimal12(units: Int128(UInt64.max)).fixedText == "18446744.073709551615")
+        #expect(Decimal12(units: -Int128(UInt64.max) - 1).fixedText == "-18446744.073709551616")
+        #expect(Decimal12(units: .max).fixedText == "170141183460469231731687303.715884105727")
+        #expect(Decimal12(units: .min).fixedText == "-170141183460469231731687303.715884105728")
+        #expect(Decimal12(units: .min).fixedText.utf8.count == Decimal12.maxFixedTextCount)
     }
 
     @Test func countsSignificantFractionDigits() {

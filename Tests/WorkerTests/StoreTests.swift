@@ -310,6 +310,34 @@ func decimal(_ text: String) -> Decimal12 { Decimal12(text)! }
         }
     }
 
+    @Test(arguments: StoreKind.allCases)
+    func longTextsInBatchesOfEverySizeComeBackWhole(kind: StoreKind) throws {
+        try withScratchDatabase(kind) { database in
+            let store = try database.openMigrated()
+            let base = timestamp("2025-03-03T08:00:00.000Z")
+            // Texts far larger than a row usually is, and batch sizes on both sides of the
+            // embedded store's group of rows per statement.
+            let logs = (0..<140).map { index -> RequestLogRecord in
+                var log = Self.sampleLog(index, base: base)
+                log.requestID = "req_\(index)_" + String(repeating: "é", count: index * 37)
+                log.labels = ["long": String(repeating: "\u{1F600}", count: 2000 + index), "": "empty key"]
+                log.errorType = index % 3 == 0 ? "" : nil
+                return log
+            }
+            var start = 0
+            for size in [31, 32, 33, 1, 43] {
+                try store.insertLogs(Array(logs[start..<start + size]))
+                start += size
+            }
+            let read = try store.recentLogs(limit: 1000).map { log -> RequestLogRecord in
+                var log = log
+                log.id = nil
+                return log
+            }
+            #expect(read == Array(logs.reversed()))
+        }
+    }
+
     // MARK: - Usage
 
     static let usageLogs: [RequestLogRecord] = [
@@ -598,6 +626,12 @@ func decimal(_ text: String) -> Decimal12 { Decimal12(text)! }
         #expect(Timestamp(millisecondsSinceEpoch: 0).iso8601 == "1970-01-01T00:00:00.000Z")
         #expect(Timestamp(millisecondsSinceEpoch: -1).iso8601 == "1969-12-31T23:59:59.999Z")
         #expect(Timestamp(millisecondsSinceEpoch: 951_782_400_123).iso8601 == "2000-02-29T00:00:00.123Z")
+        // Years outside 0...9999 keep a sign and every digit.
+        #expect(Timestamp(millisecondsSinceEpoch: 253_402_300_800_000).iso8601 == "10000-01-01T00:00:00.000Z")
+        #expect(Timestamp(millisecondsSinceEpoch: -62_167_219_200_001).iso8601 == "-0001-12-31T23:59:59.999Z")
+        #expect(Timestamp(millisecondsSinceEpoch: .max).iso8601 == "292278994-08-17T07:12:55.807Z")
+        #expect(Timestamp(millisecondsSinceEpoch: .min).iso8601 == "-292275055-05-16T16:47:04.192Z")
+        #expect(Timestamp(millisecondsSinceEpoch: .min).iso8601.utf8.count == Timestamp.maxISO8601Count)
         #expect(timestamp("2025-01-31T12:00:00+02:00").iso8601 == "2025-01-31T10:00:00.000Z")
         #expect(timestamp("2025-01-31 12:00:00.123456+00").iso8601 == "2025-01-31T12:00:00.123Z")
         #expect(timestamp("2025-01-31").iso8601 == "2025-01-31T00:00:00.000Z")

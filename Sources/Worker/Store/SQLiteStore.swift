@@ -12,6 +12,9 @@ public final class SQLiteStore: Store {
     public let path: String
     private let db: OpaquePointer
     private var statements: [String: OpaquePointer] = [:]
+    /// The `request_logs` insert, kept apart from `statements`: it runs for every row logged.
+    /// Prepared on the first batch, since the table exists only after `migrate`.
+    private var logInsert: SQLiteLogInsert?
 
     /// Opens (creating if needed) the database file at `path`. Its directory must exist.
     public init(path: String) throws(StoreError) {
@@ -44,6 +47,7 @@ public final class SQLiteStore: Store {
     }
 
     deinit {
+        logInsert = nil  // finalizes its statements while the connection is still open
         for statement in statements.values { sqlite3_finalize(statement) }
         sqlite3_close_v2(db)
     }
@@ -123,24 +127,7 @@ public final class SQLiteStore: Store {
         for log in logs { try log.validate() }
         try execute("BEGIN IMMEDIATE")
         do {
-            for log in logs {
-                try run(
-                    """
-                    INSERT INTO request_logs (created_at, request_id, api_key_id, customer_id, labels, requested_model,
-                        model, provider, status_code, error_type, stream, cache_hit, attempts, prompt_tokens,
-                        completion_tokens, cached_tokens, cost_usd, latency_ms, ttft_ms)
-                    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)
-                    """,
-                    [
-                        .text(log.createdAt.iso8601), .text(log.requestID), .text(log.apiKeyID), .text(log.customerID),
-                        .text(LabelsJSON.encode(log.labels)), .text(log.requestedModel), .text(log.model),
-                        .text(log.provider), .integer(Int64(log.statusCode)), .text(log.errorType),
-                        .integer(log.stream ? 1 : 0), .integer(log.cacheHit ? 1 : 0), .integer(Int64(log.attempts)),
-                        .integer(Int64(log.promptTokens)), .integer(Int64(log.completionTokens)),
-                        .integer(Int64(log.cachedTokens)), .text(log.costUSD.fixedText), .integer(Int64(log.latencyMs)),
-                        .integer(log.ttftMs.map(Int64.init)),
-                    ])
-            }
+            try preparedLogInsert().insert(logs)
             try execute("COMMIT")
         } catch {
             rollback()
@@ -325,6 +312,13 @@ public final class SQLiteStore: Store {
         }
     }
 
+    private func preparedLogInsert() throws(StoreError) -> SQLiteLogInsert {
+        if let logInsert { return logInsert }
+        let insert = try SQLiteLogInsert(db: db, path: path)
+        logInsert = insert
+        return insert
+    }
+
     private func prepared(_ sql: String) throws(StoreError) -> OpaquePointer {
         if let statement = statements[sql] { return statement }
         var statement: OpaquePointer?
@@ -335,7 +329,12 @@ public final class SQLiteStore: Store {
     }
 
     private func failure(_ status: Int32) -> StoreError {
-        StoreError(Self.kind(of: status), "\(String(cString: sqlite3_errmsg(db))) (\(path))")
+        Self.failure(status, db: db, path: path)
+    }
+
+    /// The error for a failed call on `db`, with SQLite's message for it.
+    static func failure(_ status: Int32, db: OpaquePointer, path: String) -> StoreError {
+        StoreError(kind(of: status), "\(String(cString: sqlite3_errmsg(db))) (\(path))")
     }
 
     /// Busy, locked, I/O, full disk or an unopenable file: try again later. Constraints are the

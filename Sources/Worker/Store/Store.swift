@@ -1,5 +1,9 @@
 import Common
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The gateway's database: keys, request logs, usage reports and the price table.
 ///
 /// Two implementations with one behaviour: `SQLiteStore` (embedded, the default) and
@@ -51,6 +55,28 @@ extension RequestLogRecord {
     /// Refuses what the columns cannot hold exactly (PostgreSQL `integer`, `numeric(20,12)`), so a
     /// batch fails up front and the same way on both stores, never half-written or rounded.
     func validate() throws(StoreError) {
+        // Every row written passes here, so the checks read the fields in place; the arrays of
+        // names and values that the messages need are built only once a check has failed.
+        let int32Range = Int(Int32.min)...Int(Int32.max)
+        let integersFit = int32Range.contains(statusCode) && int32Range.contains(attempts)
+            && int32Range.contains(promptTokens) && int32Range.contains(completionTokens)
+            && int32Range.contains(cachedTokens) && int32Range.contains(latencyMs)
+            && ttftMs.map { int32Range.contains($0) } != false
+        if !integersFit { try checkIntegerRanges() }
+        let hasNUL = requestID.containsNUL || apiKeyID?.containsNUL == true || customerID?.containsNUL == true
+            || requestedModel?.containsNUL == true || model?.containsNUL == true || provider?.containsNUL == true
+            || errorType?.containsNUL == true || labels.contains { $0.key.containsNUL || $0.value.containsNUL }
+        if hasNUL {
+            throw .invalid("request log \(requestID.prefix(64).filter { $0 != "\0" }): text fields must not contain NUL")
+        }
+        let costLimit = Decimal12(units: 100_000_000 * Decimal12.unitsPerWhole)
+        if costUSD.units.magnitude >= costLimit.units.magnitude {
+            throw .invalid("request log \(requestID.prefix(64)): cost_usd \(costUSD) is out of range")
+        }
+    }
+
+    /// Throws for the first integer field, in column order, that PostgreSQL's `integer` cannot hold.
+    private func checkIntegerRanges() throws(StoreError) {
         let int32Range = Int(Int32.min)...Int(Int32.max)
         let integers: [(String, Int?)] = [
             ("status_code", statusCode), ("attempts", attempts), ("prompt_tokens", promptTokens),
@@ -62,15 +88,18 @@ extension RequestLogRecord {
                 throw .invalid("request log \(requestID.prefix(64)): \(name) \(value) is out of range")
             }
         }
-        let texts = [requestID, apiKeyID, customerID, requestedModel, model, provider, errorType]
-            .compactMap { $0 } + labels.keys + labels.values
-        if texts.contains(where: { $0.utf8.contains(0) }) {
-            throw .invalid("request log \(requestID.prefix(64).filter { $0 != "\0" }): text fields must not contain NUL")
-        }
-        let costLimit = Decimal12(units: 100_000_000 * Decimal12.unitsPerWhole)
-        if costUSD.units.magnitude >= costLimit.units.magnitude {
-            throw .invalid("request log \(requestID.prefix(64)): cost_usd \(costUSD) is out of range")
-        }
+    }
+}
+
+extension String {
+    /// Whether the text holds a NUL byte, which PostgreSQL text cannot. Scans the contiguous UTF-8
+    /// bytes with `memchr`: the generic `utf8.contains(0)` steps through the view index by index,
+    /// and this runs for every text field of every log row.
+    fileprivate var containsNUL: Bool {
+        utf8.withContiguousStorageIfAvailable { bytes in
+            guard let start = bytes.baseAddress else { return false }
+            return memchr(start, 0, bytes.count) != nil
+        } ?? utf8.contains(0)
     }
 }
 

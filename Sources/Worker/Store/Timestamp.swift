@@ -1,3 +1,5 @@
+import Common
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -27,18 +29,47 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
 
     /// `YYYY-MM-DDTHH:MM:SS.mmmZ`, always UTC, always milliseconds.
     public var iso8601: String {
+        String(unsafeUninitializedCapacity: Self.maxISO8601Count) { buffer in
+            writeISO8601(to: buffer.baseAddress!)
+        }
+    }
+
+    /// The longest `iso8601`: a sign, 9 year digits (Int64 milliseconds reach the year 292 million)
+    /// and the 20 bytes from `-MM` to `Z`.
+    static let maxISO8601Count = 30
+
+    /// Writes `iso8601`'s UTF-8 bytes at `start`, which has room for `maxISO8601Count`, and returns
+    /// how many. The embedded store writes each log row's timestamp this way, straight into its
+    /// bind buffer: building the String from padded pieces cost more than the rest of the row's
+    /// Swift work.
+    func writeISO8601(to start: UnsafeMutablePointer<UInt8>) -> Int {
         let (days, msOfDay) = millisecondsSinceEpoch.floorDividedWithModulo(86_400_000)
         let (year, month, day) = Self.civil(fromDays: days)
-        var text = ""
-        text.reserveCapacity(24)
-        if year < 0 { text += "-" }
-        text += Self.padded(abs(year), 4)
-        text += "-" + Self.padded(month, 2) + "-" + Self.padded(day, 2)
-        text += "T" + Self.padded(Int(msOfDay / 3_600_000), 2)
-        text += ":" + Self.padded(Int(msOfDay / 60_000 % 60), 2)
-        text += ":" + Self.padded(Int(msOfDay / 1000 % 60), 2)
-        text += "." + Self.padded(Int(msOfDay % 1000), 3) + "Z"
-        return text
+        var position = 0
+        if year < 0 {
+            start[0] = UInt8(ascii: "-")
+            position = 1
+        }
+        let yearDigits = max(4, ASCIIDigits.count(UInt64(year.magnitude)))
+        ASCIIDigits.write(UInt64(year.magnitude), width: yearDigits, to: start + position)
+        position += yearDigits
+        // The fixed-width rest, `-MM-DDTHH:MM:SS.mmmZ`; each field is below its width's limit.
+        let rest = start + position
+        let milliseconds = UInt64(msOfDay)
+        rest[0] = UInt8(ascii: "-")
+        ASCIIDigits.write(UInt64(month), width: 2, to: rest + 1)
+        rest[3] = UInt8(ascii: "-")
+        ASCIIDigits.write(UInt64(day), width: 2, to: rest + 4)
+        rest[6] = UInt8(ascii: "T")
+        ASCIIDigits.write(milliseconds / 3_600_000, width: 2, to: rest + 7)
+        rest[9] = UInt8(ascii: ":")
+        ASCIIDigits.write(milliseconds / 60_000 % 60, width: 2, to: rest + 10)
+        rest[12] = UInt8(ascii: ":")
+        ASCIIDigits.write(milliseconds / 1000 % 60, width: 2, to: rest + 13)
+        rest[15] = UInt8(ascii: ".")
+        ASCIIDigits.write(milliseconds % 1000, width: 3, to: rest + 16)
+        rest[19] = UInt8(ascii: "Z")
+        return position + 20
     }
 
     /// The calendar day in UTC, `YYYY-MM-DD`.
@@ -139,11 +170,6 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
         case 4, 6, 9, 11: 30
         default: 31
         }
-    }
-
-    private static func padded(_ value: Int, _ width: Int) -> String {
-        let digits = String(value)
-        return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
     }
 }
 
