@@ -19,11 +19,11 @@ final class ChildProcess: @unchecked Sendable {
         _ = TestConnection.descriptorLimitRaised
         var argv = arguments
         if let directory { argv = ["/usr/bin/env", "--chdir=\(directory)"] + argv }
-        let output = open(outputPath ?? "/dev/null", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
-        let input = open("/dev/null", O_RDONLY | O_CLOEXEC)
+        // With stdin closed (CI runs without one) a new descriptor can be 0, 1 or 2, which the
+        // mapping below would overwrite: such a descriptor is moved above 2 first.
+        let output = Self.aboveStandardStreams(open(outputPath ?? "/dev/null", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644))
+        let input = Self.aboveStandardStreams(open("/dev/null", O_RDONLY | O_CLOEXEC))
         guard output > 2, input > 2 else {
-            // With stdin or stdout closed (CI has no stdin) a new descriptor could be 0-2 and be
-            // overwritten by the very mapping below; such a process has bigger problems.
             if output >= 0 { close(output) }
             if input >= 0 { close(input) }
             throw TestClientError.connect(EBADF)
@@ -42,6 +42,13 @@ final class ChildProcess: @unchecked Sendable {
         }
         guard result == 0 else { throw TestClientError.connect(result) }
         pid = child
+    }
+
+    private static func aboveStandardStreams(_ fd: Int32) -> Int32 {
+        guard fd >= 0, fd <= 2 else { return fd }
+        let moved = fcntl(fd, F_DUPFD_CLOEXEC, 3)
+        close(fd)
+        return moved
     }
 
     deinit {

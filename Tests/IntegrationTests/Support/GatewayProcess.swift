@@ -53,6 +53,11 @@ final class GatewayProcess {
     }
 
     deinit {
+        // An init that threw before the process started leaves nothing to stop.
+        guard process != nil else {
+            try? FileManager.default.removeItem(at: directory)
+            return
+        }
         let workers = Self.children(of: pid)
         if process.isRunning { kill(pid, SIGKILL) }
         process.wait(timeout: 10)
