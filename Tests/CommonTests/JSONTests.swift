@@ -110,4 +110,22 @@ struct JSONTests {
         #expect(value.objectValue?.count == 300_000)
         #expect(value["m0"]?.intValue == 2)
     }
+
+    /// Long member names the providers send on every request come from a table instead of a new
+    /// allocation; the names must read the same whichever way they were found.
+    @Test func knownLongKeysReadAsTheirText() throws {
+        let text = #"{"completion_tokens":1,"completion_tokens_x":2,"completion\u005ftokens_details":{"reasoning_tokens":3},"#
+            + #""prompt_tokens_details":{"cached_tokens":4},"a_member_name_longer_than_any_known_one":5,"é_long_enough_key":6}"#
+        let value = try JSONParser.parse(Array(text.utf8))
+        #expect(value.objectValue?.keys == [
+            "completion_tokens", "completion_tokens_x", "completion_tokens_details", "prompt_tokens_details",
+            "a_member_name_longer_than_any_known_one", "é_long_enough_key",
+        ])
+        #expect(value["completion_tokens"]?.intValue == 1)
+        #expect(value["completion_tokens_details"]?["reasoning_tokens"]?.intValue == 3)
+        #expect(value["prompt_tokens_details"]?["cached_tokens"]?.intValue == 4)
+        let members = try JSONParser.parseMembers(Array(text.utf8), keep: ["completion_tokens_details"]).kept
+        #expect(members["completion_tokens_details"]?["reasoning_tokens"]?.intValue == 3)
+        #expect(KnownKeys.names.allSatisfy { $0.utf8.count > 15 && $0.utf8.count <= KnownKeys.longest })
+    }
 }

@@ -112,7 +112,7 @@ public struct JSONParser {
             guard position < bytes.count, bytes[position] == UInt8(ascii: "\"") else {
                 throw error("expected a string key")
             }
-            let key = try parseString()
+            let key = try parseKey()
             skipWhitespace()
             guard position < bytes.count, bytes[position] == UInt8(ascii: ":") else { throw error("expected ':'") }
             position += 1
@@ -181,7 +181,7 @@ public struct JSONParser {
         while true {
             skipWhitespace()
             guard position < bytes.count, bytes[position] == UInt8(ascii: "\"") else { throw error("expected a string key") }
-            let key = try parseString()
+            let key = try parseKey()
             skipWhitespace()
             guard position < bytes.count, bytes[position] == UInt8(ascii: ":") else { throw error("expected ':'") }
             position += 1
@@ -324,6 +324,27 @@ public struct JSONParser {
     }
 
     private func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
+
+    /// A member name. Names of up to 15 bytes are stored inline in the String; the longer ones
+    /// the providers send in every answer (`completion_tokens`, `prompt_tokens_details`, ...)
+    /// come from `KnownKeys` instead of a new allocation each time.
+    private mutating func parseKey() throws(JSONParseError) -> String {
+        let start = position + 1
+        var end = start
+        while end < bytes.count, end - start <= KnownKeys.longest {
+            let byte = bytes[end]
+            if byte == UInt8(ascii: "\"") {
+                if end - start > 15, let known = KnownKeys.match(UnsafeBufferPointer(rebasing: bytes[start..<end])) {
+                    position = end + 1
+                    return known
+                }
+                break
+            }
+            if byte == UInt8(ascii: "\\") || byte < 0x20 || byte >= 0x80 { break }
+            end += 1
+        }
+        return try parseString()
+    }
 
     private mutating func parseString() throws(JSONParseError) -> String {
         position += 1

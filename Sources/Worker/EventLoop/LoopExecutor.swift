@@ -90,6 +90,17 @@ actor LoopActor {
             try unsafeBitCast(escapable, to: (() throws -> T).self)()
         }
     }
+
+    /// `assumeIsolated` for libcurl's callbacks, which run several times per request: `body`
+    /// gets its input as an argument and captures nothing, so no closure context exists. (The
+    /// variant above boxes a capturing closure on the heap at every call, to cast it to an
+    /// escaping one: an allocation per response header line.)
+    nonisolated static func assumeIsolated<Input: Sendable, T>(
+        _ input: Input, _ body: @escaping @LoopActor (Input) -> T
+    ) -> T {
+        LoopExecutor.shared.checkIsolated()
+        return unsafeBitCast(body, to: ((Input) -> T).self)(input)
+    }
 }
 
 extension LoopActor {

@@ -34,6 +34,7 @@ struct FailoverPlanner: Sendable {
                 }
             }
         }
-        return Array(steps.prefix(routing.maxAttempts))
+        if steps.count > routing.maxAttempts { steps.removeLast(steps.count - routing.maxAttempts) }
+        return steps
     }
 }

@@ -19,7 +19,9 @@ struct RequestContext {
 
     /// The response headers every answer to this request carries.
     func headers(now: UInt64, includeLatency: Bool = true) -> [(name: String, value: String)] {
-        var headers: [(name: String, value: String)] = [("X-Request-Id", requestID)]
+        var headers: [(name: String, value: String)] = []
+        headers.reserveCapacity(6)
+        headers.append(("X-Request-Id", requestID))
         if let provider { headers.append(("X-Provider", provider.rawValue)) }
         if let model { headers.append(("X-Model", model)) }
         headers.append(("X-Attempts", String(attempts)))

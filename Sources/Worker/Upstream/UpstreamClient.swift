@@ -307,34 +307,31 @@ private final class CurlSocket: EventHandler {
 }
 
 // MARK: - C entry points (libcurl calls these on the loop thread)
+//
+// Each passes what it needs to a closure that captures nothing (see LoopActor.assumeIsolated).
 
 private func curlSocketCallback(
     _ easy: UnsafeMutableRawPointer?, _ fd: curl_socket_t, _ what: Int32, _ userp: UnsafeMutableRawPointer?,
     _ socketp: UnsafeMutableRawPointer?
 ) -> Int32 {
     guard let userp else { return 0 }
-    let address = UInt(bitPattern: userp)
-    LoopActor.assumeIsolated {
-        Unmanaged<UpstreamClient>.fromOpaque(UnsafeMutableRawPointer(bitPattern: address)!).takeUnretainedValue().watch(fd: fd, what: what)
+    LoopActor.assumeIsolated((UInt(bitPattern: userp), fd, what)) { input in
+        client(at: input.0).watch(fd: input.1, what: input.2)
     }
     return 0
 }
 
 private func curlCloseSocketCallback(_ clientp: UnsafeMutableRawPointer?, _ fd: curl_socket_t) -> Int32 {
     if let clientp {
-        let address = UInt(bitPattern: clientp)
-        LoopActor.assumeIsolated {
-            Unmanaged<UpstreamClient>.fromOpaque(UnsafeMutableRawPointer(bitPattern: address)!).takeUnretainedValue().closing(fd: fd)
-        }
+        LoopActor.assumeIsolated((UInt(bitPattern: clientp), fd)) { input in client(at: input.0).closing(fd: input.1) }
     }
     return close(fd)
 }
 
 private func curlTimerCallback(_ multi: UnsafeMutableRawPointer?, _ milliseconds: Int, _ userp: UnsafeMutableRawPointer?) -> Int32 {
     guard let userp else { return 0 }
-    let address = UInt(bitPattern: userp)
-    LoopActor.assumeIsolated {
-        Unmanaged<UpstreamClient>.fromOpaque(UnsafeMutableRawPointer(bitPattern: address)!).takeUnretainedValue().setTimer(milliseconds: milliseconds)
+    LoopActor.assumeIsolated((UInt(bitPattern: userp), milliseconds)) { input in
+        client(at: input.0).setTimer(milliseconds: input.1)
     }
     return 0
 }
@@ -343,14 +340,12 @@ private func curlWriteCallback(
     _ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int, _ userp: UnsafeMutableRawPointer?
 ) -> Int {
     guard let userp, let data else { return 0 }
-    let address = UInt(bitPattern: userp)
     let length = size * count
-    let start = UInt(bitPattern: data)
-    let accepted = LoopActor.assumeIsolated { () -> Bool in
-        let transfer = Unmanaged<UpstreamTransfer>.fromOpaque(UnsafeMutableRawPointer(bitPattern: address)!).takeUnretainedValue()
+    let accepted = LoopActor.assumeIsolated((UInt(bitPattern: userp), UInt(bitPattern: data), length)) { input -> Bool in
+        let transfer = transfer(at: input.0)
         if transfer.isCancelling { return false }
         transfer.lastActivity = cgl_monotonic_ns()
-        return transfer.receivedBody(UnsafeRawBufferPointer(start: UnsafeRawPointer(bitPattern: start), count: length))
+        return transfer.receivedBody(UnsafeRawBufferPointer(start: UnsafeRawPointer(bitPattern: input.1), count: input.2))
     }
     return accepted ? length : 0
 }
@@ -359,13 +354,20 @@ private func curlHeaderCallback(
     _ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int, _ userp: UnsafeMutableRawPointer?
 ) -> Int {
     guard let userp, let data else { return 0 }
-    let address = UInt(bitPattern: userp)
     let length = size * count
-    let start = UInt(bitPattern: data)
-    LoopActor.assumeIsolated {
-        let transfer = Unmanaged<UpstreamTransfer>.fromOpaque(UnsafeMutableRawPointer(bitPattern: address)!).takeUnretainedValue()
+    LoopActor.assumeIsolated((UInt(bitPattern: userp), UInt(bitPattern: data), length)) { input in
+        let transfer = transfer(at: input.0)
         transfer.lastActivity = cgl_monotonic_ns()
-        transfer.receivedHeaderLine(UnsafeRawBufferPointer(start: UnsafeRawPointer(bitPattern: start), count: length))
+        transfer.receivedHeaderLine(UnsafeRawBufferPointer(start: UnsafeRawPointer(bitPattern: input.1), count: input.2))
     }
     return length
+}
+
+/// The objects behind libcurl's user pointers (passed unretained: each outlives its callbacks).
+@LoopActor private func client(at address: UInt) -> UpstreamClient {
+    Unmanaged<UpstreamClient>.fromOpaque(UnsafeMutableRawPointer(bitPattern: address)!).takeUnretainedValue()
+}
+
+@LoopActor private func transfer(at address: UInt) -> UpstreamTransfer {
+    Unmanaged<UpstreamTransfer>.fromOpaque(UnsafeMutableRawPointer(bitPattern: address)!).takeUnretainedValue()
 }
