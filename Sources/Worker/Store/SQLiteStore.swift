@@ -40,6 +40,10 @@ public final class SQLiteStore: Store {
             // request_logs grows and reads as a leak in a long run. Appending log rows touches
             // few pages, so 1 MB is plenty.
             try execute("PRAGMA cache_size = -1024")
+            // A multi-row INSERT inside the batch's transaction keeps a statement journal (the
+            // pages it changed, so it alone can be undone). On disk that was most of the store's
+            // writes: about one page per logged row. In memory it is a few pages per statement.
+            try execute("PRAGMA temp_store = MEMORY")
         } catch {
             sqlite3_close_v2(db)
             throw error

@@ -357,8 +357,11 @@ private func curlHeaderCallback(
     let length = size * count
     LoopActor.assumeIsolated((UInt(bitPattern: userp), UInt(bitPattern: data), length)) { input in
         let transfer = transfer(at: input.0)
-        transfer.lastActivity = cgl_monotonic_ns()
+        let headWasReceived = transfer.headReceived
         transfer.receivedHeaderLine(UnsafeRawBufferPointer(start: UnsafeRawPointer(bitPattern: input.1), count: input.2))
+        // Only the idle timeout reads lastActivity, and it starts with the head complete; the
+        // head's own deadline is fixed. So the clock is read once per head, not once per line.
+        if !headWasReceived && transfer.headReceived { transfer.lastActivity = cgl_monotonic_ns() }
     }
     return length
 }
