@@ -1,5 +1,6 @@
 import Common
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -38,7 +39,7 @@ final class GatewayProcess {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("llm0-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         logURL = directory.appendingPathComponent("gateway.log")
-        FileManager.default.createFile(atPath: logURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
         var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("LISTEN_") && $0.key != "NOTIFY_SOCKET" }
         environment["PORT"] = String(port)
         environment["HOST"] = "127.0.0.1"
@@ -146,22 +147,42 @@ enum GatewayTestError: Error, CustomStringConvertible {
 }
 
 /// A TCP port nothing listens on right now.
+/// A port no other server of this test run uses, for a child process to listen on.
+///
+/// Ports are handed out from below Linux's ephemeral range (32768-60999), one after another.
+/// A port the kernel picked with bind(0) is free only until that socket closes: the kernel may
+/// then give it to any of the thousands of client connections the suite opens, or to another
+/// test's bind(0), before the child binds it. The mock then fails to start, or two gateways share
+/// the port through SO_REUSEPORT and answer each other's clients. The kernel never picks a port
+/// below the range by itself, so a port from the counter stays ours; each is still checked with a
+/// bind, in case another program holds it. The start depends on the pid, so two test runs side
+/// by side mostly use different ports.
 func freePort() -> Int {
     _ = TestConnection.descriptorLimitRaised
+    while true {
+        let port = nextTestPort.withLock { next -> Int in
+            let port = next
+            next = next + 1 < testPortRange.upperBound ? next + 1 : testPortRange.lowerBound
+            return port
+        }
+        if canBind(port) { return port }
+    }
+}
+
+private let testPortRange = 20_000..<32_000
+private let nextTestPort = Mutex<Int>(
+    testPortRange.lowerBound + Int(getpid()) % 40 * (testPortRange.count / 40))
+
+private func canBind(_ port: Int) -> Bool {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
     defer { close(fd) }
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
     address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
-    _ = withUnsafePointer(to: &address) {
+    address.sin_port = in_port_t(UInt16(port).bigEndian)
+    return withUnsafePointer(to: &address) {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-    }
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    _ = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-    }
-    return Int(UInt16(bigEndian: address.sin_port))
+    } == 0
 }
 
 /// Polls `condition` every 20 ms until it holds or `timeout` seconds pass.
