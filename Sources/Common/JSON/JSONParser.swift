@@ -325,20 +325,20 @@ public struct JSONParser {
 
     private func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
 
-    /// A member name. Names of up to 15 bytes are stored inline in the String; the longer ones
-    /// the providers send in every answer (`completion_tokens`, `prompt_tokens_details`, ...)
-    /// come from `KnownKeys` instead of a new allocation each time.
+    /// A member name. Plain ASCII without escapes, which is nearly every name, is read in one
+    /// pass; anything else goes through `parseString`. Names of up to 15 bytes are stored inline in
+    /// the String; the longer ones the providers send in every answer (`completion_tokens`,
+    /// `prompt_tokens_details`, ...) come from `KnownKeys` instead of a new allocation each time.
     private mutating func parseKey() throws(JSONParseError) -> String {
         let start = position + 1
         var end = start
-        while end < bytes.count, end - start <= KnownKeys.longest {
+        while end < bytes.count {
             let byte = bytes[end]
             if byte == UInt8(ascii: "\"") {
-                if end - start > 15, let known = KnownKeys.match(UnsafeBufferPointer(rebasing: bytes[start..<end])) {
-                    position = end + 1
-                    return known
-                }
-                break
+                let name = UnsafeBufferPointer(rebasing: bytes[start..<end])
+                position = end + 1
+                if name.count > 15, let known = KnownKeys.match(name) { return known }
+                return String(decoding: name, as: UTF8.self)
             }
             if byte == UInt8(ascii: "\\") || byte < 0x20 || byte >= 0x80 { break }
             end += 1

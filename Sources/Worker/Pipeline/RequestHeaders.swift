@@ -23,13 +23,28 @@ enum RequestHeaders {
         return labels
     }
 
-    /// The bearer token of `Authorization`, if the header has that form.
+    /// The bearer token of `Authorization` ("Bearer", in any case, a space, then the token), if
+    /// the header has that form. Read as bytes: it runs for every request.
     static func bearerToken(_ request: HTTPRequest) -> String? {
-        guard let value = request.headers.first("Authorization") else { return nil }
-        let parts = value.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
-        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
-        let token = parts[1].trimmingCharacters()
-        return token.isEmpty || token.count > 512 ? nil : token
+        guard var value = request.headers.first("Authorization") else { return nil }
+        return value.withUTF8(token(afterBearer:))
+    }
+
+    private static func token(afterBearer bytes: UnsafeBufferPointer<UInt8>) -> String? {
+        let scheme: StaticString = "bearer"
+        var start = 0
+        while start < bytes.count, bytes[start] == 0x20 { start += 1 }
+        guard bytes.count - start > scheme.utf8CodeUnitCount else { return nil }
+        for offset in 0..<scheme.utf8CodeUnitCount where bytes[start + offset] | 0x20 != scheme.utf8Start[offset] {
+            return nil  // OR-ing 0x20 lowercases an ASCII letter; every byte of the scheme is one
+        }
+        start += scheme.utf8CodeUnitCount
+        guard bytes[start] == 0x20 else { return nil }
+        var end = bytes.count
+        while start < end, bytes[start].isHTTPWhitespace { start += 1 }
+        while end > start, bytes[end - 1].isHTTPWhitespace { end -= 1 }
+        guard end > start, end - start <= 512 else { return nil }
+        return String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self)
     }
 
     private static func clean(_ value: String?) -> String? {

@@ -104,7 +104,8 @@ final class UpstreamTransfer {
     /// it runs for every header of every response.
     func receivedHeaderLine(_ line: UnsafeRawBufferPointer) {
         let bytes = line.trimmed()
-        if bytes.starts(with: "HTTP/".utf8) {
+        // The first byte rules out nearly every field line before the generic prefix test.
+        if bytes.first == UInt8(ascii: "H") && bytes.starts(with: "HTTP/".utf8) {
             // "HTTP/1.1 200 OK": the status is the digits after the first space.
             var value = 0
             if let space = bytes.firstIndex(of: 0x20) {
@@ -178,15 +179,4 @@ extension Slice<UnsafeRawBufferPointer> {
 extension UInt8 {
     /// Space, tab, CR or LF.
     var isHTTPWhitespace: Bool { self == 0x20 || self == 0x09 || self == 0x0D || self == 0x0A }
-}
-
-extension Substring {
-    /// The text without surrounding spaces, tabs, CR and LF, trimmed on its UTF-8 bytes ("\r\n"
-    /// is one Character in Swift, so a Character-based trim would miss it).
-    func trimmingCharacters() -> String {
-        var bytes = utf8[...]
-        while let first = bytes.first, first.isHTTPWhitespace { bytes.removeFirst() }
-        while let last = bytes.last, last.isHTTPWhitespace { bytes.removeLast() }
-        return String(decoding: bytes, as: UTF8.self)
-    }
 }
