@@ -1,3 +1,4 @@
+import CGatewayLinux
 import Common
 
 #if canImport(Glibc)
@@ -52,6 +53,7 @@ final class LogWriter {
             do throws(StoreError) {
                 try await store.run { store throws(StoreError) in try store.insertLogs(batch) }
                 queued.removeFirst(min(batch.count, queued.count))
+                releaseBacklogCapacity()
                 failures = 0
                 retryAt = 0
             } catch {
@@ -64,6 +66,15 @@ final class LogWriter {
             }
             isFlushing = false
         }
+    }
+
+    /// A backlog (the database slow or away for a moment) fills the heap with rows; once it is
+    /// written, the queue's large buffer and the heap pages the rows held are given back to the
+    /// system, so one stall does not stay in the worker's memory for good.
+    private func releaseBacklogCapacity() {
+        guard queued.count <= batchSize && queued.capacity > 4 * batchSize else { return }
+        queued = Array(queued)
+        _ = cgl_release_free_memory()
     }
 
     private func replaySpool() {
