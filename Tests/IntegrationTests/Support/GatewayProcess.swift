@@ -146,7 +146,6 @@ enum GatewayTestError: Error, CustomStringConvertible {
     }
 }
 
-/// A TCP port nothing listens on right now.
 /// A port no other server of this test run uses, for a child process to listen on.
 ///
 /// Ports are handed out from below Linux's ephemeral range (32768-60999), one after another.
