@@ -274,7 +274,8 @@ struct ChatCompletionTests {
             let closed = try call(port: mock.port, "POST", "/__mock/close-idle").json["closed"] as? Int
             #expect((closed ?? 0) >= 1, "round \(round): the gateway's upstream connection was not idle at the mock")
             // Odd rounds give the worker time to see the close on the idle connection first;
-            // even rounds reuse it at once, so curl finds it dead when it takes it.
+            // even rounds reuse it at once: the request goes out on a closed connection, gets
+            // nothing back, and is sent again on a new one.
             if round % 2 == 1 { usleep(200_000) }
         }
         let final = try call(port: gateway.port, "POST", "/v1/chat/completions", headers: [Self.key], body: Self.chat())

@@ -647,6 +647,17 @@ def log(msg):
 async def main_async(args):
     state = State(args.require_key, strict=not args.lenient)
     server = Server(state, quiet=args.quiet)
+    tls_srv = None
+    if args.tls_port is not None:
+        # The same mock over TLS as well, for the gateway's https path (tests bring a certificate
+        # and the CA that signed it); control routes stay reachable on the plain port. Started
+        # first, so the plain port answering means both are up.
+        import ssl
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(args.tls_cert, args.tls_key)
+        tls_srv = await asyncio.start_server(server.handle_conn, args.host, args.tls_port, ssl=context,
+                                             limit=1 << 20, backlog=1024, reuse_address=True)
+        log("listening on https://%s:%d" % (args.host, tls_srv.sockets[0].getsockname()[1]))
     srv = await asyncio.start_server(server.handle_conn, args.host, args.port,
                                      limit=1 << 20, backlog=1024, reuse_address=True)
     port = srv.sockets[0].getsockname()[1]
@@ -666,6 +677,8 @@ async def main_async(args):
             pass
     async with srv:
         await stop
+    if tls_srv is not None:
+        tls_srv.close()
     log("stopped")
 
 
@@ -679,6 +692,9 @@ def main(argv=None):
                     help="do not reject unknown top-level request fields")
     ap.add_argument("--port-file", default=None, help="write the bound port to this file")
     ap.add_argument("--quiet", action="store_true")
+    ap.add_argument("--tls-port", type=int, default=None, help="also serve HTTPS on this port")
+    ap.add_argument("--tls-cert", default=None, help="PEM certificate chain for --tls-port")
+    ap.add_argument("--tls-key", default=None, help="PEM private key for --tls-port")
     args = ap.parse_args(argv)
     try:
         asyncio.run(main_async(args))

@@ -1,7 +1,6 @@
-import CCurl
 import Common
 
-/// One HTTP request to a provider, carried out by libcurl on the worker's loop. The pipeline
+/// One HTTP request to a provider, carried out on one of the worker's upstream connections. The pipeline
 /// awaits its response head, then either collects the body or takes it piece by piece (streams),
 /// pausing the transfer while the client is slower than the provider.
 @LoopActor
@@ -18,22 +17,21 @@ final class UpstreamTransfer {
     let idleTimeoutNanos: UInt64
     /// A non-streaming body larger than this fails the transfer.
     let maxBodyBytes: Int
-    private var body: [UInt8] = []
+    /// The body of a non-streaming answer, and whatever of a stream arrived before its consumer
+    /// took over; the connection parses into it.
+    var body: [UInt8] = []
     private var headWaiter: CheckedContinuation<Result<Int, UpstreamFailure>, Never>?
     private var completionWaiter: CheckedContinuation<Result<[UInt8], UpstreamFailure>, Never>?
     /// Set for streams: receives each piece of the body; returns false to ask for a pause.
     private(set) var onData: (([UInt8]) -> Bool)?
     private(set) var pauseRequested = false
-    /// The client carrying the transfer; told when a pause is asked for.
-    weak var client: UpstreamClient?
     /// Set by `UpstreamClient.cancel`: the transfer ends on the next loop turn, never from inside
-    /// one of libcurl's callbacks; meanwhile its callbacks refuse more data.
+    /// a delivery of its own data.
     var isCancelling = false
-    var isPaused = false
-    /// Owned by the client while the transfer runs.
-    var easy: UnsafeMutableRawPointer?
-    /// A header list of its own, freed with it (nil when the client's shared list is used).
-    var headerList: UnsafeMutablePointer<curl_slist>?
+    /// The connection carrying it, while it runs.
+    var connection: UpstreamConnection?
+    /// Sent again once already, after a kept-alive connection turned out closed.
+    var wasRetried = false
 
     init(request: UpstreamRequest, now: UInt64, headTimeoutNanos: UInt64, idleTimeoutNanos: UInt64, maxBodyBytes: Int) {
         self.request = request
@@ -84,11 +82,8 @@ final class UpstreamTransfer {
 
     func stopStreaming() { onData = nil }
 
-    private func requestPause() {
-        guard !pauseRequested else { return }
-        pauseRequested = true
-        client?.pauseSoon(self)
-    }
+    /// The connection stops reading until the client resumes the transfer.
+    func requestPause() { pauseRequested = true }
 
     /// The client resumed the transfer.
     func clearPauseRequest() { pauseRequested = false }
@@ -98,52 +93,16 @@ final class UpstreamTransfer {
         return headers.first { $0.name.lowercased() == lowered }?.value
     }
 
-    // MARK: - Called by the client from libcurl's callbacks
+    // MARK: - Called by the connection
 
-    /// One line of the response head as libcurl hands it over (CRLF included). Read as bytes:
-    /// it runs for every header of every response.
-    func receivedHeaderLine(_ line: UnsafeRawBufferPointer) {
-        let bytes = line.trimmed()
-        // The first byte rules out nearly every field line before the generic prefix test.
-        if bytes.first == UInt8(ascii: "H") && bytes.starts(with: "HTTP/".utf8) {
-            // "HTTP/1.1 200 OK": the status is the digits after the first space.
-            var value = 0
-            if let space = bytes.firstIndex(of: 0x20) {
-                for byte in bytes[(space + 1)...].prefix(3) where byte >= 0x30 && byte <= 0x39 {
-                    value = value * 10 + Int(byte - 0x30)
-                }
-            }
-            status = value
-            headers.removeAll()
-        } else if bytes.isEmpty {
-            if status >= 200 && !headReceived {
-                headReceived = true
-                headWaiter?.resume(returning: .success(status))
-                headWaiter = nil
-            }
-        } else if !(200...299).contains(status), let colon = bytes.firstIndex(of: 0x3A), headers.count < 200 {
-            // Only an error answer's headers are read (Retry-After, the provider's error
-            // details); a success's are not kept, sparing their strings on every request.
-            let name = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[..<colon]), as: UTF8.self)
-            let value = UnsafeRawBufferPointer(rebasing: bytes[(colon + 1)...]).trimmed()
-            headers.append(.init(name, String(decoding: value, as: UTF8.self)))
-        }
-    }
-
-    /// Returns false when the body must stop (too large for a non-streaming answer). `bytes`
-    /// is libcurl's buffer, valid only during the call: a collected body is appended straight
-    /// from it; a stream's consumer gets its own copy.
-    func receivedBody(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        if let onData {
-            if !onData(Array(bytes)) { requestPause() }
-            return true
-        }
-        if body.count + bytes.count > maxBodyBytes {
-            failure = .tooLarge
-            return false
-        }
-        body.append(contentsOf: bytes)
-        return true
+    /// The response head arrived: `headers` are kept only for an answer that is not a 2xx.
+    func receivedHead(status: Int, headers: [UpstreamRequest.Header]) {
+        guard !headReceived else { return }
+        self.status = status
+        self.headers = headers
+        headReceived = true
+        headWaiter?.resume(returning: .success(status))
+        headWaiter = nil
     }
 
     func finish(_ failure: UpstreamFailure?) {
@@ -159,24 +118,4 @@ final class UpstreamTransfer {
             waiter.resume(returning: self.failure.map { .failure($0) } ?? .success(body))
         }
     }
-}
-
-extension UnsafeRawBufferPointer {
-    /// The bytes without surrounding spaces, tabs, CR and LF.
-    func trimmed() -> Slice<UnsafeRawBufferPointer> {
-        var start = startIndex
-        var end = endIndex
-        while start < end, self[start].isHTTPWhitespace { start += 1 }
-        while end > start, self[end - 1].isHTTPWhitespace { end -= 1 }
-        return self[start..<end]
-    }
-}
-
-extension Slice<UnsafeRawBufferPointer> {
-    func trimmed() -> Slice<UnsafeRawBufferPointer> { UnsafeRawBufferPointer(rebasing: self).trimmed() }
-}
-
-extension UInt8 {
-    /// Space, tab, CR or LF.
-    var isHTTPWhitespace: Bool { self == 0x20 || self == 0x09 || self == 0x0D || self == 0x0A }
 }

@@ -9,23 +9,39 @@ import Glibc
 final class MockUpstream {
     private(set) var process: ChildProcess!
     let port: Int
+    private(set) var tlsPort: Int?
 
     static var repositoryRoot: URL {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().deletingLastPathComponent()
     }
 
-    init() throws {
+    /// With `tls`, the mock also answers HTTPS on `tlsPort` with Tests/IntegrationTests/TLS's
+    /// certificate (for localhost and 127.0.0.1, signed by that folder's test CA).
+    init(tls: Bool = false) throws {
         port = freePort()
-        process = try ChildProcess([
+        var arguments = [
             "/usr/bin/env", "python3",
             Self.repositoryRoot.appendingPathComponent("scripts/mock-upstream/mock_upstream.py").path,
             "--port", String(port), "--host", "127.0.0.1",
-        ], environment: ProcessInfo.processInfo.environment)
+        ]
+        if tls {
+            let port = freePort()
+            tlsPort = port
+            arguments += [
+                "--tls-port", String(port), "--tls-cert", Self.tlsFile("server.pem"), "--tls-key", Self.tlsFile("server-key.pem"),
+            ]
+        }
+        process = try ChildProcess(arguments, environment: ProcessInfo.processInfo.environment)
         let ready = eventually(timeout: 10) { (try? call(port: port, "GET", "/__mock/health").status) == 200 }
         guard ready else { throw GatewayTestError.notServing("the mock upstream did not start") }
     }
 
+
+    /// A file of the test certificate authority's folder.
+    static func tlsFile(_ name: String) -> String {
+        repositoryRoot.appendingPathComponent("Tests/IntegrationTests/TLS/\(name)").path
+    }
 
     /// The variables that point a gateway at this mock for every provider.
     var environment: [String: String] {
