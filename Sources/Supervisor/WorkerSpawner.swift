@@ -39,10 +39,10 @@ struct WorkerSpawner {
         var environment = variables.filter { !Self.scrubbed.contains($0.key) }
         environment[WorkerDescriptors.listenerCountVariable] = String(listeners.count)
         environment[WorkerDescriptors.sharedListenersVariable] = shared ? "1" : "0"
-        // GnuTLS is mapped only as a dependency of libcurl's RTMP and LDAP back ends, which the
-        // gateway never uses (curl and libpq speak TLS through OpenSSL); its load-time
-        // initialisation would still cost each worker ~0.7 MB. Those back ends initialise it
-        // themselves when they are used.
+        // GnuTLS is mapped only as a dependency of libpq's LDAP lookup (through libldap), which
+        // the gateway never uses (it and libpq speak TLS through OpenSSL); its load-time
+        // initialisation would still cost each worker ~0.7 MB. libldap initialises it itself
+        // when it is used.
         environment["GNUTLS_NO_IMPLICIT_INIT"] = "1"
 
         let argv = [arguments0, "worker", "--slot", String(statsSlot)]

@@ -90,24 +90,13 @@ actor LoopActor {
             try unsafeBitCast(escapable, to: (() throws -> T).self)()
         }
     }
-
-    /// `assumeIsolated` for libcurl's callbacks, which run several times per request: `body`
-    /// gets its input as an argument and captures nothing, so no closure context exists. (The
-    /// variant above boxes a capturing closure on the heap at every call, to cast it to an
-    /// escaping one: an allocation per response header line.)
-    nonisolated static func assumeIsolated<Input: Sendable, T>(
-        _ input: Input, _ body: @escaping @LoopActor (Input) -> T
-    ) -> T {
-        LoopExecutor.shared.checkIsolated()
-        return unsafeBitCast(body, to: ((Input) -> T).self)(input)
-    }
 }
 
 extension LoopActor {
     /// Starts a task of the worker's pipeline: isolated to the loop, and with the loop as its
-    /// preferred task executor. Without the preference, a continuation resumed from a libcurl
-    /// callback or the store thread would first be enqueued on the global thread pool (waking a
-    /// pool thread) only to hop straight back to the loop: two thread switches per `await`.
+    /// preferred task executor. Without the preference, a continuation resumed by an upstream
+    /// connection or the store thread would first be enqueued on the global thread pool (waking
+    /// a pool thread) only to hop straight back to the loop: two thread switches per `await`.
     @discardableResult
     nonisolated static func task(_ body: sending @escaping @LoopActor () async -> Void) -> Task<Void, Never> {
         Task(executorPreference: LoopExecutor.shared, operation: body)

@@ -237,15 +237,11 @@ struct HTTPResponseParser {
                 contentLength = length
             } else if name.equalsLowercased("transfer-encoding") {
                 // Only the last coding frames the body; chunked anywhere else is not valid.
-                let last = value.split(separator: UInt8(ascii: ",")).last.map { UnsafeRawBufferPointer(rebasing: $0).trimmed() }
-                if let last, UnsafeRawBufferPointer(rebasing: last).equalsLowercased("chunked") {
-                    chunked = true
-                } else {
-                    otherCoding = true
-                }
+                var lastIsChunked = false
+                Self.forEachToken(value) { lastIsChunked = $0.equalsLowercased("chunked") }
+                if lastIsChunked { chunked = true } else { otherCoding = true }
             } else if name.equalsLowercased("connection") {
-                for token in value.split(separator: UInt8(ascii: ",")) {
-                    let token = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(rebasing: token).trimmed())
+                Self.forEachToken(value) { token in
                     if token.equalsLowercased("close") { connectionClose = true }
                     if token.equalsLowercased("keep-alive") { connectionKeepAlive = true }
                 }
@@ -291,6 +287,17 @@ struct HTTPResponseParser {
         }
         guard bytes.count == 12 || bytes[12] == 0x20, code >= 100 else { throw .malformed("the status code is not valid") }
         return (Int(bytes[7] - 0x30), code)
+    }
+
+    /// Calls `body` with each non-empty comma-separated element of a field value, trimmed; read
+    /// in place, since every response has one such field or two.
+    private static func forEachToken(_ value: Slice<UnsafeRawBufferPointer>, _ body: (UnsafeRawBufferPointer) -> Void) {
+        var start = value.startIndex
+        while start < value.endIndex {
+            let end = value[start...].firstIndex(of: UInt8(ascii: ",")) ?? value.endIndex
+            if end > start { body(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(rebasing: value[start..<end]).trimmed())) }
+            start = end + 1
+        }
     }
 
     private static func decimal(_ bytes: Slice<UnsafeRawBufferPointer>) -> Int? {

@@ -53,38 +53,17 @@ final class HostResolver {
         for done in waiting.removeValue(forKey: key) ?? [] { done(result) }
     }
 
-    /// An IPv4 or IPv6 address written out needs no lookup.
-    static func literal(_ host: String, port: UInt16) -> SocketAddress? {
-        var storage = sockaddr_storage()
-        if host.withCString({ text in
-            withUnsafeMutableBytes(of: &storage) { raw in
-                let address = raw.baseAddress!.assumingMemoryBound(to: sockaddr_in.self)
-                address.pointee.sin_family = sa_family_t(AF_INET)
-                address.pointee.sin_port = port.bigEndian
-                return inet_pton(AF_INET, text, &address.pointee.sin_addr) == 1
-            }
-        }) {
-            return SocketAddress(family: AF_INET, storage: storage, length: socklen_t(MemoryLayout<sockaddr_in>.size))
-        }
-        storage = sockaddr_storage()
-        if host.withCString({ text in
-            withUnsafeMutableBytes(of: &storage) { raw in
-                let address = raw.baseAddress!.assumingMemoryBound(to: sockaddr_in6.self)
-                address.pointee.sin6_family = sa_family_t(AF_INET6)
-                address.pointee.sin6_port = port.bigEndian
-                return inet_pton(AF_INET6, text, &address.pointee.sin6_addr) == 1
-            }
-        }) {
-            return SocketAddress(family: AF_INET6, storage: storage, length: socklen_t(MemoryLayout<sockaddr_in6>.size))
-        }
-        return nil
+    /// An IPv4 or IPv6 address written out needs no lookup (getaddrinfo reads it without
+    /// asking any resolver when told the host is numeric).
+    nonisolated static func literal(_ host: String, port: UInt16) -> SocketAddress? {
+        try? lookUp(host: host, port: port, flags: AI_NUMERICHOST).get().first
     }
 
     /// Runs getaddrinfo on a new detached thread and hands its answer to `done` there.
     private nonisolated static func lookUpOnThread(
         host: String, port: UInt16, _ done: @escaping @Sendable (Result<[SocketAddress], UpstreamFailure>) -> Void
     ) {
-        let work = LookupWork { done(lookUp(host: host, port: port)) }
+        let work = LookupWork { done(lookUp(host: host, port: port, flags: AI_ADDRCONFIG)) }
         var thread = pthread_t()
         let context = Unmanaged.passRetained(work).toOpaque()
         let started = pthread_create(&thread, nil, { context in
@@ -101,11 +80,11 @@ final class HostResolver {
         }
     }
 
-    private nonisolated static func lookUp(host: String, port: UInt16) -> Result<[SocketAddress], UpstreamFailure> {
+    private nonisolated static func lookUp(host: String, port: UInt16, flags: Int32) -> Result<[SocketAddress], UpstreamFailure> {
         var hints = addrinfo()
         hints.ai_family = AF_UNSPEC
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        hints.ai_flags = AI_ADDRCONFIG
+        hints.ai_flags = flags
         var list: UnsafeMutablePointer<addrinfo>?
         let status = getaddrinfo(host, String(port), &hints, &list)
         guard status == 0, let list else { return .failure(.connection("host name not found")) }

@@ -27,7 +27,7 @@ final class TLSClientContext {
     func session(fd: Int32, host: String) -> OpaquePointer? {
         guard let ssl = SSL_new(context) else { return nil }
         var ok = SSL_set_fd(ssl, fd) == 1
-        if Self.isIPAddress(host) {
+        if HostResolver.literal(host, port: 443) != nil {
             ok = ok && X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host) == 1
         } else {
             ok = ok && copenssl_set_server_name(ssl, host) == 1 && SSL_set1_host(ssl, host) == 1
@@ -37,10 +37,6 @@ final class TLSClientContext {
             return nil
         }
         return ssl
-    }
-
-    private static func isIPAddress(_ host: String) -> Bool {
-        host.contains(":") || host.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || $0 == UInt8(ascii: ".") }
     }
 
     /// The reason OpenSSL gave for the last failure on this thread, emptying its queue.

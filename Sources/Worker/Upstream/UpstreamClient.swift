@@ -24,7 +24,7 @@ final class UpstreamClient {
     private var tlsError: UpstreamFailure?
     private let resolver: HostResolver
     /// Transfers in flight, for their deadlines.
-    private var transferObjects: [ObjectIdentifier: UpstreamTransfer] = [:]
+    private var transfers: [ObjectIdentifier: UpstreamTransfer] = [:]
     /// Idle connections by origin, most recently used last.
     private var idle: [String: [UpstreamConnection]] = [:]
     private var idleCount = 0
@@ -48,14 +48,12 @@ final class UpstreamClient {
         loop.every(1_000_000_000) { [unowned self] in self.closeStaleIdleConnections() }
     }
 
-    var activeTransfers: Int { transferObjects.count }
-
     /// Starts `request`; the returned transfer reports its head, body and end.
     func start(_ request: UpstreamRequest, headTimeoutNanos: UInt64? = nil, maxBodyBytes: Int = 64 << 20) -> UpstreamTransfer {
         let transfer = UpstreamTransfer(
             request: request, now: loop.now, headTimeoutNanos: headTimeoutNanos ?? self.headTimeoutNanos,
             idleTimeoutNanos: idleTimeoutNanos, maxBodyBytes: maxBodyBytes)
-        transferObjects[ObjectIdentifier(transfer)] = transfer
+        transfers[ObjectIdentifier(transfer)] = transfer
         send(transfer, reuse: true)
         return transfer
     }
@@ -153,7 +151,7 @@ final class UpstreamClient {
         } else {
             connection.close()
         }
-        transferObjects[ObjectIdentifier(transfer)] = nil
+        transfers[ObjectIdentifier(transfer)] = nil
         transfer.finish(transfer.isCancelling ? .cancelled : nil)
     }
 
@@ -214,14 +212,14 @@ final class UpstreamClient {
 
     private func end(_ transfer: UpstreamTransfer, failure: UpstreamFailure?) {
         transfer.connection?.abandon()
-        transferObjects[ObjectIdentifier(transfer)] = nil
+        transfers[ObjectIdentifier(transfer)] = nil
         transfer.finish(transfer.isCancelling ? .cancelled : failure)
     }
 
     private func enforceDeadlines() {
         let now = loop.now
         var expired: [(UpstreamTransfer, UpstreamFailure)] = []
-        for transfer in transferObjects.values {
+        for transfer in transfers.values {
             if !transfer.headReceived && now > transfer.headDeadline {
                 expired.append((transfer, .timeout))
             } else if transfer.headReceived && !transfer.pauseRequested && now > transfer.lastActivity + transfer.idleTimeoutNanos {

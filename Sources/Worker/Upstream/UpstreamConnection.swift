@@ -41,8 +41,6 @@ final class UpstreamConnection: EventHandler {
         self.client = client
     }
 
-    var isOpen: Bool { phase == .open }
-
     // MARK: - Connecting
 
     /// Starts connecting to the first of `addresses` that takes the connection.
