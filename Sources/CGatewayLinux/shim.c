@@ -11,7 +11,10 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sched.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 
@@ -73,6 +76,12 @@ int cgl_set_nonblocking(int fd, int on) {
 
 int cgl_release_free_memory(void) { return malloc_trim(0); }
 int cgl_set_process_name(const char *name) { return prctl(PR_SET_NAME, (unsigned long)name, 0, 0, 0); }
+int cgl_make_thread_background(int nice_value) {
+    struct sched_param param = {0};
+    if (sched_setscheduler(0, SCHED_BATCH, &param) != 0) return -1;
+    // On Linux, setpriority() with a thread id applies to that thread alone.
+    return setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), nice_value);
+}
 int cgl_set_parent_death_signal(int sig) { return prctl(PR_SET_PDEATHSIG, (unsigned long)sig, 0, 0, 0); }
 
 int cgl_spawn(pid_t *pid, const char *path, char *const argv[], char *const envp[],

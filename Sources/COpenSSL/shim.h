@@ -23,4 +23,18 @@ static inline void copenssl_ctx_ignore_unexpected_eof(SSL_CTX *ctx) {
 static inline int copenssl_set_server_name(SSL *ssl, const char *name) {
     return (int)SSL_set_tlsext_host_name(ssl, name);
 }
+// SHA-256 through OpenSSL's low-level interface, with its context on the caller's stack. The
+// EVP interface allocates a context and consults the provider tables on every call: for a key
+// hashed on every request that cost about 4 µs on the request path, this costs a tenth of it.
+// The low-level functions are deprecated in OpenSSL 3 but remain, and this one use is quiet.
+static inline void copenssl_sha256(const void *data, size_t count, unsigned char out[32]) {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+    SHA256_CTX context;
+    SHA256_Init(&context);
+    SHA256_Update(&context, data, count);
+    SHA256_Final(out, &context);
+    OPENSSL_cleanse(&context, sizeof context);
+#pragma GCC diagnostic pop
+}
 #endif

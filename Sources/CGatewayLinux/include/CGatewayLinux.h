@@ -40,6 +40,9 @@ int cgl_set_nonblocking(int fd, int on);
 /* Returns the allocator's free pages to the system (malloc_trim(0)). */
 int cgl_release_free_memory(void);
 int cgl_set_process_name(const char *name);
+// Marks the calling thread as background work: SCHED_BATCH (a wake-up does not preempt the
+// running thread) and the given nice value. Returns 0, or -1 with errno set.
+int cgl_make_thread_background(int nice_value);
 int cgl_set_parent_death_signal(int signal);
 /// posix_spawn with an empty signal mask and every signal at its default disposition.
 /// `fd_map` holds pairs (from, to) applied with dup2 in the child, in order.

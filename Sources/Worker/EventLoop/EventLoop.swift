@@ -124,10 +124,21 @@ final class EventLoop {
                 guard fd < handlers.count, let entry = handlers[fd], entry.tag == tag else { continue }
                 entry.handler.handleEvent(event.events)
             }
+            runDeferredAndPending()
+            fireTimers()
+            // Timers may have queued work; done now, it does not cost another turn of epoll.
+            runDeferredAndPending()
+        }
+    }
+
+    /// Deferred actions and executor jobs queue each other (a finished request's job defers
+    /// the connection's next read): both run until neither has work, so the loop never goes
+    /// back to epoll only to be told, with a zero timeout, that work is waiting.
+    private func runDeferredAndPending() {
+        repeat {
             runDeferred()
             executor.runPending()
-            fireTimers()
-        }
+        } while !deferred.isEmpty
     }
 
     private func runDeferred() {

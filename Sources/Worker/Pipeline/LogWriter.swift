@@ -12,7 +12,13 @@ import Glibc
 @LoopActor
 final class LogWriter {
     private var queued: [RequestLogRecord] = []
+    /// The batch the store thread is writing. Taken out of `queued` whole rather than copied
+    /// (copying and later removing a thousand rows held the loop for milliseconds), and put
+    /// back in front if the write fails.
+    private var inFlight: [RequestLogRecord] = []
     private var isFlushing = false
+    /// Shutdown's drain, waiting for the write under way to end first.
+    private var flushWaiters: [CheckedContinuation<Void, Never>] = []
     private var retryAt: UInt64 = 0
     private var failures = 0
     private let store: StoreThread
@@ -47,16 +53,24 @@ final class LogWriter {
             if spool.hasRecords { replaySpool() }
             return
         }
-        let batch = Array(queued.prefix(batchSize))
+        if queued.count <= batchSize {
+            swap(&inFlight, &queued)
+        } else {
+            inFlight = Array(queued.prefix(batchSize))
+            queued.removeFirst(batchSize)
+        }
+        let batch = inFlight
         isFlushing = true
         LoopActor.task { [self] in
             do throws(StoreError) {
                 try await store.run { store throws(StoreError) in try store.insertLogs(batch) }
-                queued.removeFirst(min(batch.count, queued.count))
+                inFlight = []
                 releaseBacklogCapacity()
                 failures = 0
                 retryAt = 0
             } catch {
+                queued.insert(contentsOf: inFlight, at: 0)
+                inFlight = []
                 failures += 1
                 retryAt = loop.now + min(UInt64(1) << UInt64(min(failures, 5)), 30) * 500_000_000
                 if failures == 1 || failures % 20 == 0 {
@@ -64,8 +78,15 @@ final class LogWriter {
                         "queued": .int(queued.count)])
                 }
             }
-            isFlushing = false
+            flushEnded()
         }
+    }
+
+    private func flushEnded() {
+        isFlushing = false
+        let waiters = flushWaiters
+        flushWaiters = []
+        for waiter in waiters { waiter.resume() }
     }
 
     /// A backlog (the database slow or away for a moment) fills the heap with rows; once it is
@@ -88,7 +109,7 @@ final class LogWriter {
             } catch {
                 retryAt = loop.now + 5_000_000_000
             }
-            isFlushing = false
+            flushEnded()
         }
     }
 
@@ -96,19 +117,28 @@ final class LogWriter {
     /// and the database did not answer in time. A batch whose insert was still under way may be
     /// written twice later (a duplicate, never a loss).
     func spoolPending() {
-        guard !queued.isEmpty else { return }
-        spool.append(queued)
-        logger.warn("request logs spooled at exit", ["count": .int(queued.count)])
+        let rows = inFlight + queued
+        guard !rows.isEmpty else { return }
+        spool.append(rows)
+        logger.warn("request logs spooled at exit", ["count": .int(rows.count)])
+        inFlight = []
         queued.removeAll()
     }
 
     /// At shutdown: one last attempt, then whatever is left goes to the spool.
     func drain() async {
+        // A write under way ends first: its rows are either written or back in the queue.
+        while isFlushing {
+            await withCheckedContinuation { flushWaiters.append($0) }
+        }
+        // No timer-driven flush may take rows from under the drain's own writes.
+        isFlushing = true
+        defer { flushEnded() }
         while !queued.isEmpty {
             let batch = Array(queued.prefix(batchSize))
             do {
                 try await store.run { store throws(StoreError) in try store.insertLogs(batch) }
-                queued.removeFirst(batch.count)
+                queued.removeFirst(min(batch.count, queued.count))  // spoolPending may have run meanwhile
             } catch {
                 spool.append(queued)
                 logger.warn("database unavailable at shutdown; request logs spooled", ["count": .int(queued.count)])

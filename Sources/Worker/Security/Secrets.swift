@@ -3,24 +3,14 @@ import COpenSSL
 /// Hashing, comparison and generation of secrets, all through OpenSSL.
 enum Secrets {
     /// Lowercase hex SHA-256 of `text`'s UTF-8 bytes: how keys are stored and looked up (once
-    /// per request, for the key cache).
+    /// per request, for the key cache, so nothing here allocates but the result).
     static func sha256Hex(_ text: String) -> String {
         var text = text
-        var digest = [UInt8](repeating: 0, count: Int(SHA256_DIGEST_LENGTH))
-        var length: UInt32 = 0
-        let status = text.withUTF8 { bytes in
-            digest.withUnsafeMutableBufferPointer { out in
-                EVP_Digest(bytes.baseAddress, bytes.count, out.baseAddress, &length, sha256, nil)
-            }
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32) { digest in
+            text.withUTF8 { bytes in copenssl_sha256(bytes.baseAddress, bytes.count, digest.baseAddress) }
+            return hex(UnsafeBufferPointer(digest))
         }
-        precondition(status == 1 && length == SHA256_DIGEST_LENGTH, "SHA-256 failed")
-        return hex(digest)
     }
-
-    /// OpenSSL 3's one-shot SHA256() looks the algorithm up in its provider tables on every
-    /// call (half of its cost for a short key); the looked-up algorithm is kept instead.
-    /// EVP_MD objects are immutable once fetched and safe to share between threads.
-    private nonisolated(unsafe) static let sha256: OpaquePointer = EVP_MD_fetch(nil, "SHA256", nil)!
 
     /// Compares in time that depends only on the lengths, so a guess learns nothing from timing.
     static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
@@ -38,6 +28,10 @@ enum Secrets {
     }
 
     static func hex(_ bytes: [UInt8]) -> String {
+        bytes.withUnsafeBufferPointer { hex($0) }
+    }
+
+    static func hex(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
         String(unsafeUninitializedCapacity: bytes.count * 2) { out in
             for (index, byte) in bytes.enumerated() {
                 out[2 * index] = hexDigit(byte >> 4)

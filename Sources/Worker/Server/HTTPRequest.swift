@@ -49,6 +49,8 @@ struct HTTPHeaders: Sendable, Sequence, Equatable {
 
     /// Field names are tokens, so folding ASCII letters is the whole of case-insensitivity.
     private static func namesMatch(_ a: String, _ b: String) -> Bool {
+        // Most fields are told apart by their length alone (O(1) for native strings).
+        guard a.utf8.count == b.utf8.count else { return false }
         var ia = a.utf8.makeIterator()
         var ib = b.utf8.makeIterator()
         while true {

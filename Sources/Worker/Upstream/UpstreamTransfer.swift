@@ -20,8 +20,10 @@ final class UpstreamTransfer {
     /// The body of a non-streaming answer, and whatever of a stream arrived before its consumer
     /// took over; the connection parses into it.
     var body: [UInt8] = []
-    private var headWaiter: CheckedContinuation<Result<Int, UpstreamFailure>, Never>?
-    private var completionWaiter: CheckedContinuation<Result<[UInt8], UpstreamFailure>, Never>?
+    // Unsafe continuations: a checked one allocates a guard object on every suspension, and
+    // each of these is resumed in exactly one place, which clears it first.
+    private var headWaiter: UnsafeContinuation<Result<Int, UpstreamFailure>, Never>?
+    private var completionWaiter: UnsafeContinuation<Result<[UInt8], UpstreamFailure>, Never>?
     /// Set for streams: receives each piece of the body; returns false to ask for a pause.
     private(set) var onData: (([UInt8]) -> Bool)?
     private(set) var pauseRequested = false
@@ -45,7 +47,7 @@ final class UpstreamTransfer {
     func responseHead() async -> Result<Int, UpstreamFailure> {
         if headReceived { return .success(status) }
         if let failure { return .failure(failure) }
-        return await withCheckedContinuation { continuation in
+        return await withUnsafeContinuation { continuation in
             // The head (or the end) may have arrived while this task was entering here.
             if headReceived {
                 continuation.resume(returning: .success(status))
@@ -60,7 +62,7 @@ final class UpstreamTransfer {
     /// Waits for the transfer to end. For a non-streaming transfer the result holds the body.
     func completion() async -> Result<[UInt8], UpstreamFailure> {
         if isComplete { return failure.map { .failure($0) } ?? .success(body) }
-        return await withCheckedContinuation { continuation in
+        return await withUnsafeContinuation { continuation in
             if isComplete {
                 continuation.resume(returning: failure.map { .failure($0) } ?? .success(body))
             } else {
@@ -101,8 +103,10 @@ final class UpstreamTransfer {
         self.status = status
         self.headers = headers
         headReceived = true
-        headWaiter?.resume(returning: .success(status))
-        headWaiter = nil
+        if let waiter = headWaiter {
+            headWaiter = nil
+            waiter.resume(returning: .success(status))
+        }
     }
 
     func finish(_ failure: UpstreamFailure?) {
