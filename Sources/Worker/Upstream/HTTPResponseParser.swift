@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Reads one HTTP/1.1 response from a provider as its bytes arrive, in pieces of any size: the
 /// head (status, framing, keep-alive, and the headers of an error answer), then the body with
 /// its framing removed (Content-Length, chunked, or up to the close). Interim 1xx answers are
@@ -200,14 +204,10 @@ struct HTTPResponseParser {
     /// The index just past the blank line that ends a head. `lineStart` is where the line being
     /// read began; it is kept between reads so a head that arrives in pieces is searched once.
     private static func endOfHead(_ bytes: UnsafeRawBufferPointer, lineStart: inout Int) -> Int? {
-        var index = lineStart
-        while index < bytes.count {
-            if bytes[index] == 0x0A {
-                let length = index - lineStart - (index > lineStart && bytes[index - 1] == 0x0D ? 1 : 0)
-                if length == 0 && lineStart > 0 { return index + 1 }
-                lineStart = index + 1
-            }
-            index += 1
+        while let index = bytes.index(of: 0x0A, from: lineStart) {
+            let length = index - lineStart - (index > lineStart && bytes[index - 1] == 0x0D ? 1 : 0)
+            if length == 0 && lineStart > 0 { return index + 1 }
+            lineStart = index + 1
         }
         return nil
     }
@@ -226,7 +226,9 @@ struct HTTPResponseParser {
         let keepHeaders = !(200...299).contains(code)
         while let line = lines.next() {
             if line.isEmpty { break }
-            guard let colon = line.firstIndex(of: UInt8(ascii: ":")), colon > line.startIndex else {
+            guard let colon = line.base.index(of: UInt8(ascii: ":"), from: line.startIndex, to: line.endIndex),
+                colon > line.startIndex
+            else {
                 throw .malformed("a header line has no name")
             }
             let name = UnsafeRawBufferPointer(rebasing: line[..<colon])
@@ -319,7 +321,7 @@ private struct HeadLines {
 
     mutating func next() -> Slice<UnsafeRawBufferPointer>? {
         guard offset < bytes.count else { return nil }
-        let end = bytes[offset...].firstIndex(of: 0x0A) ?? bytes.count
+        let end = bytes.index(of: 0x0A, from: offset) ?? bytes.count
         var lineEnd = end
         if lineEnd > offset && bytes[lineEnd - 1] == 0x0D { lineEnd -= 1 }
         defer { offset = end + 1 }
@@ -328,6 +330,16 @@ private struct HeadLines {
 }
 
 extension UnsafeRawBufferPointer {
+    /// The first `byte` in `from..<to` (to the end by default). memchr reads many bytes a step,
+    /// where a loop over the subscript reads one: a head is scanned for line ends and colons on
+    /// every response.
+    func index(of byte: UInt8, from start: Int, to end: Int? = nil) -> Int? {
+        let end = end ?? count
+        guard start < end, let base = baseAddress else { return nil }
+        guard let found = memchr(base + start, Int32(byte), end - start) else { return nil }
+        return base.distance(to: UnsafeRawPointer(found))
+    }
+
     /// The bytes without surrounding spaces, tabs, CR and LF.
     func trimmed() -> Slice<UnsafeRawBufferPointer> {
         var start = startIndex
