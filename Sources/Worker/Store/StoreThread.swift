@@ -27,10 +27,10 @@ final class StoreThread: Sendable {
         let started = pthread_create(&thread, nil, { context in
             let body = Unmanaged<ThreadBody>.fromOpaque(context!).takeRetainedValue()
             _ = cgl_set_process_name("store")  // PR_SET_NAME names the calling thread
-            // Writing log batches is background work: on a busy machine a flush must not take
-            // a core from the request path (a flush of a quarter second's rows at once held up
-            // the requests in flight by milliseconds). Nice 5 still gets it a fair share, far
-            // more than it needs to keep up.
+            // Writing log batches is background work: when every core is busy, the request
+            // path comes first. Nice 5 still gets it a fair share, far more than it needs to
+            // keep up. (When a core is free this changes nothing, not even for SCHED_IDLE: the
+            // tail latency a write causes then is kept down by short writes, see LogWriter.)
             _ = cgl_make_thread_background(5)
             body.run()
             return nil
