@@ -247,6 +247,24 @@ struct ChatCompletionTests {
         #expect(!ids.contains { $0.hasPrefix("claude") })
     }
 
+    /// A model the routing knows but the price table does not is served, costs 0, and the log
+    /// says so once per worker, not once per request.
+    @Test func aModelWithoutAPriceCostsZeroAndIsWarnedAboutOnce() throws {
+        let (gateway, _) = try Self.start(extra: ["WORKERS": "1"])
+        for _ in 0..<3 {
+            let response = try call(port: gateway.port, "POST", "/v1/chat/completions", headers: [Self.key],
+                body: Self.chat("gemini-1.5-flash"))
+            #expect(response.status == 200, "\(response.text)")
+            #expect(response.header("X-Cost-USD") == "0")
+        }
+        let priced = try call(port: gateway.port, "POST", "/v1/chat/completions", headers: [Self.key], body: Self.chat())
+        #expect(priced.header("X-Cost-USD") == "0.00000375")
+        #expect(eventually { gateway.log.contains("no price for model") })
+        let warnings = gateway.log.components(separatedBy: "\n").filter { $0.contains("no price for model") }
+        #expect(warnings.count == 1, "\(warnings)")
+        #expect(warnings.first?.contains("gemini-1.5-flash") == true)
+    }
+
     @Test func productionRefusesToStartWhileTheTestKeyIsActive() throws {
         let gateway = try GatewayProcess(environment: ["GATEWAY_ENV": "production"], waitUntilServing: false)
         #expect(gateway.waitForExit(timeout: 20) == 1)

@@ -19,6 +19,9 @@ final class WorkerServices {
     /// `req_` and a random per-worker prefix, as bytes.
     private let idHead = Array(("req_" + Secrets.randomHex(bytes: 6)).utf8)
     private var idCounter: UInt64 = 0
+    /// Models already warned about having no price: one line per model, not one per request.
+    /// Bounded, since `provider/model` lets a client name any model.
+    private var unpricedWarned: Set<String> = []
 
     init(config: GatewayConfig, loop: EventLoop, logger: Logger, stats: StatsSlot, shared: SharedStats) {
         self.config = config
@@ -75,8 +78,9 @@ final class WorkerServices {
         context.usage = usage
         if let price = prices.price(for: sentModel) ?? context.model.flatMap(prices.price(for:)) {
             context.cost = PriceBook.cost(of: usage, at: price)
-        } else if usage.totalTokens > 0 {
-            logger.warn("no price for model; cost recorded as 0", ["model": .string(sentModel)])
+        } else if usage.totalTokens > 0, unpricedWarned.count < 256, unpricedWarned.insert(sentModel).inserted {
+            logger.warn("no price for model; its costs are recorded as 0 until it has one (PUT /admin/pricing/{model})",
+                ["model": .string(sentModel)])
         }
         guard let provider = context.provider else { return }
         let index = provider.metricIndex
