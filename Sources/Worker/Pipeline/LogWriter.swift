@@ -54,6 +54,11 @@ final class LogWriter {
             spool.append(queued)
             queued.removeAll()
         }
+        flushSoon()
+    }
+
+    /// A full batch goes at once; fewer rows wait `flushDelay` for company.
+    private func flushSoon() {
         if queued.count >= batchSize { flushIfDue() } else { armFlush() }
     }
 
@@ -106,9 +111,9 @@ final class LogWriter {
         let waiters = flushWaiters
         flushWaiters = []
         for waiter in waiters { waiter.resume() }
-        // Rows that came during the write: a full batch goes now, fewer wait their delay. (The
-        // quarter-second tick still retries after a failure and replays the spool.)
-        if queued.count >= batchSize { flushIfDue() } else { armFlush() }
+        // Rows that came during the write. (The quarter-second tick still retries after a
+        // failure and replays the spool.)
+        flushSoon()
     }
 
     /// A backlog (the database slow or away for a moment) fills the heap with rows; once it is

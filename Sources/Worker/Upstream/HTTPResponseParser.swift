@@ -64,7 +64,7 @@ struct HTTPResponseParser {
                 offset += take
                 state = remaining == take ? .chunkDataEnd : .chunkData(remaining: remaining - take)
             case .chunkSize, .chunkDataEnd, .trailer:
-                guard let newline = bytes[offset...].firstIndex(of: 0x0A) else {
+                guard let newline = bytes.index(of: 0x0A, from: offset) else {
                     try gather(UnsafeRawBufferPointer(rebasing: bytes[offset...]), limit: Self.maxLineBytes)
                     return bytes.count
                 }
